@@ -1,0 +1,124 @@
+// SQL for conversations and their sticky sensitivity state.
+import type pg from "pg";
+import type { Binding, Conversation } from "../../policies/model.ts";
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+interface ConversationRow {
+  id: string;
+  title: string;
+  labels: string[];
+  members: string[];
+  external_participants: boolean;
+  bindings: Binding[];
+  sensitive: boolean;
+  sensitive_since: Date | null;
+  sensitive_reason: string | null;
+  sensitive_decision_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const columns = `id, title, labels, members, external_participants, bindings, sensitive, sensitive_since,
+  sensitive_reason, sensitive_decision_id, created_at, updated_at`;
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    title: row.title,
+    labels: row.labels,
+    members: row.members.map((id) => ({ id })),
+    externalParticipants: row.external_participants,
+    bindings: row.bindings,
+    sensitivity: {
+      sensitive: row.sensitive,
+      since: row.sensitive_since?.toISOString() ?? null,
+      reason: row.sensitive_reason,
+      decisionId: row.sensitive_decision_id,
+    },
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+export interface NewConversation {
+  id: string;
+  title: string;
+  labels: string[];
+  memberIds: string[];
+  externalParticipants: boolean;
+  createdBy: string;
+}
+
+export async function insertConversation(db: Queryable, input: NewConversation): Promise<Conversation> {
+  const { rows } = await db.query<ConversationRow>(
+    `INSERT INTO conversations (id, title, labels, members, external_participants, created_by)
+     VALUES ($1::uuid, $2::text, $3::text[], $4::text[], $5::boolean, $6::text)
+     RETURNING ${columns}`,
+    [input.id, input.title, input.labels, input.memberIds, input.externalParticipants, input.createdBy],
+  );
+  return toConversation(rows[0] as ConversationRow);
+}
+
+export async function selectConversation(
+  db: Queryable,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<Conversation | null> {
+  const { rows } = await db.query<ConversationRow>(
+    `SELECT ${columns} FROM conversations WHERE id = $1::uuid${options.forUpdate ? " FOR UPDATE" : ""}`,
+    [id],
+  );
+  return rows[0] ? toConversation(rows[0]) : null;
+}
+
+export interface ConversationPatch {
+  title?: string;
+  labels?: string[];
+  memberIds?: string[];
+}
+
+export async function updateConversation(
+  db: Queryable,
+  id: string,
+  patch: ConversationPatch,
+): Promise<Conversation | null> {
+  const { rows } = await db.query<ConversationRow>(
+    `UPDATE conversations SET
+       title = COALESCE($2::text, title),
+       labels = COALESCE($3::text[], labels),
+       members = COALESCE($4::text[], members),
+       updated_at = now()
+     WHERE id = $1::uuid
+     RETURNING ${columns}`,
+    [id, patch.title ?? null, patch.labels ?? null, patch.memberIds ?? null],
+  );
+  return rows[0] ? toConversation(rows[0]) : null;
+}
+
+/** Sticky: only ever sets the flag; the WHERE keeps the first reason and decision. */
+export async function markSensitive(
+  db: Queryable,
+  id: string,
+  reason: string,
+  decisionId: string,
+): Promise<void> {
+  await db.query(
+    `UPDATE conversations SET sensitive = true, sensitive_since = now(), sensitive_reason = $2::text,
+       sensitive_decision_id = $3::uuid, updated_at = now()
+     WHERE id = $1::uuid AND NOT sensitive`,
+    [id, reason, decisionId],
+  );
+}
+
+/** What the relay needs at send time: the live sticky flag and the cloud bindings. */
+export async function selectRelayState(
+  db: Queryable,
+  id: string,
+): Promise<{ sensitive: boolean; bindings: Binding[] } | null> {
+  const { rows } = await db.query<{ sensitive: boolean; bindings: Binding[] }>(
+    "SELECT sensitive, bindings FROM conversations WHERE id = $1::uuid",
+    [id],
+  );
+  return rows[0] ?? null;
+}

@@ -1,0 +1,88 @@
+// RFC 9457 problem details. Every error the API returns has a stable `type` from this table,
+// and the table is exhaustive so every type has a status.
+
+export const ProblemType = {
+  malformedJson: "malformed-json",
+  invalidBody: "invalid-body",
+  invalidParameter: "invalid-parameter",
+  bodyTooLarge: "body-too-large",
+  textTooLong: "text-too-long",
+  unsupportedMediaType: "unsupported-media-type",
+  unauthenticated: "unauthenticated",
+  notMember: "not-member",
+  conversationNotFound: "conversation-not-found",
+  messageNotFound: "message-not-found",
+  notFound: "not-found",
+  methodNotAllowed: "method-not-allowed",
+  clientMsgIdConflict: "client-msg-id-conflict",
+  unavailable: "unavailable",
+  internal: "internal",
+} as const;
+export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
+
+const problemStatus: Record<ProblemType, number> = {
+  "malformed-json": 400,
+  "invalid-body": 400,
+  "invalid-parameter": 400,
+  "body-too-large": 413,
+  "text-too-long": 413,
+  "unsupported-media-type": 415,
+  unauthenticated: 401,
+  "not-member": 403,
+  "conversation-not-found": 404,
+  "message-not-found": 404,
+  "not-found": 404,
+  "method-not-allowed": 405,
+  "client-msg-id-conflict": 409,
+  unavailable: 503,
+  internal: 500,
+};
+
+const problemTitle: Record<ProblemType, string> = {
+  "malformed-json": "The request body is not valid JSON",
+  "invalid-body": "The request body does not match the schema",
+  "invalid-parameter": "A path or query parameter is invalid",
+  "body-too-large": "The request body is too large",
+  "text-too-long": "The message text is longer than the configured limit",
+  "unsupported-media-type": "The request body must be application/json",
+  unauthenticated: "A valid bearer token is required",
+  "not-member": "The caller is not a member of this conversation",
+  "conversation-not-found": "No such conversation",
+  "message-not-found": "No such message, or it is not routed yet",
+  "not-found": "No such resource",
+  "method-not-allowed": "Method not allowed",
+  "client-msg-id-conflict": "This clientMsgId was used for another message",
+  unavailable: "A backing service is unavailable; retry later",
+  internal: "Internal error",
+};
+
+export const problemTypeBase = "urn:watershed:problem:";
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class ProblemError extends Error {
+  override name = "ProblemError";
+  readonly status: number;
+  constructor(
+    readonly type: ProblemType,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail ?? problemTitle[type]);
+    this.status = problemStatus[type];
+  }
+
+  toJSON(instance: string): Record<string, unknown> {
+    return {
+      type: problemTypeBase + this.type,
+      title: problemTitle[this.type],
+      status: this.status,
+      ...(this.detail === undefined ? {} : { detail: this.detail }),
+      ...(this.errors === undefined ? {} : { errors: this.errors }),
+      instance,
+    };
+  }
+}

@@ -1,0 +1,49 @@
+// Request bodies and parameters of API v1. Unknown fields are refused (strict objects).
+import { z } from "zod";
+import { ConversationId, Label, Member, MessageId, MessageKindSchema } from "../../policies/model.ts";
+
+export const CreateConversationBody = z.strictObject({
+  title: z.string().max(256).default(""),
+  labels: z.array(Label).max(64).default([]),
+  /** The caller is always added as a member. */
+  members: z.array(Member).max(10_000).default([]),
+  externalParticipants: z.boolean().default(false),
+});
+
+export const PatchConversationBody = z
+  .strictObject({
+    title: z.string().max(256).optional(),
+    labels: z.array(Label).max(64).optional(),
+    members: z.array(Member).min(1).max(10_000).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, "at least one of title, labels, members is required");
+
+export const PostMessageBody = z
+  .strictObject({
+    text: z.string(),
+    clientMsgId: z.string().min(1).max(128).optional(),
+    replyTo: MessageId.optional(),
+    kind: MessageKindSchema.default("message"),
+    /** The message an edit, delete or reaction applies to. */
+    targetId: MessageId.optional(),
+  })
+  .superRefine((body, ctx) => {
+    const needsTarget = body.kind !== "message";
+    if (needsTarget && body.targetId === undefined) {
+      ctx.addIssue({ code: "custom", path: ["targetId"], message: `required when kind is '${body.kind}'` });
+    }
+    if (!needsTarget && body.targetId !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["targetId"], message: "only allowed for edit, delete and reaction" });
+    }
+    if ((body.kind === "message" || body.kind === "edit") && body.text.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["text"], message: "must not be empty" });
+    }
+  });
+
+export const ConversationParams = z.strictObject({ id: ConversationId });
+export const MessageParams = z.strictObject({ id: z.uuid() });
+
+export const HistoryQuery = z.strictObject({
+  after: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).optional(),
+});

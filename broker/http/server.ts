@@ -1,0 +1,107 @@
+// The HTTP server: fastify with problem+json errors, bearer authentication on /v1, and the routes.
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from "fastify";
+import type { Principal, TokenVerifier } from "../auth/index.ts";
+import { AuthError } from "../auth/index.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { ProblemError, ProblemType } from "./problems.ts";
+import { registerConversationRoutes, type ApiDeps } from "./routes.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface HttpDeps extends ApiDeps {
+  verify: TokenVerifier;
+  bodyLimitBytes: number;
+  log: Logger;
+  /** Resolves when NATS, PostgreSQL and the streams are usable. */
+  ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+}
+
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: "http" }) as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    // Request lines are not logged: URLs and errors are logged where they matter, bodies never.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  app.decorateRequest("principal", null);
+
+  app.setErrorHandler((error: FastifyError | ProblemError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error, url: request.url }, "request failed");
+    void reply
+      .code(problem.status)
+      .type("application/problem+json")
+      .send(problem.toJSON(request.url.split("?")[0] ?? request.url));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .type("application/problem+json")
+      .send(new ProblemError(ProblemType.notFound, `no route ${request.method} ${request.url.split("?")[0]}`).toJSON(request.url));
+  });
+
+  app.addHook("onRequest", async (request) => {
+    if (!request.url.startsWith("/v1/")) return;
+    request.principal = await authenticate(request, deps.verify);
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const result = await deps.ready();
+    return reply.code(result.ok ? 200 : 503).send({ status: result.ok ? "ready" : "not-ready", checks: result.checks });
+  });
+  registerConversationRoutes(app, deps);
+  return app;
+}
+
+async function authenticate(request: FastifyRequest, verify: TokenVerifier): Promise<Principal> {
+  const header = request.headers.authorization;
+  const match = header === undefined ? null : /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+  if (!match?.[1]) {
+    throw new ProblemError(ProblemType.unauthenticated, "send 'Authorization: Bearer <JWT>'");
+  }
+  try {
+    return await verify(match[1]);
+  } catch (error) {
+    if (error instanceof AuthError) throw new ProblemError(ProblemType.unauthenticated, error.message);
+    throw error;
+  }
+}
+
+function toProblem(error: FastifyError | ProblemError): ProblemError {
+  if (error instanceof ProblemError) return error;
+  switch (error.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return new ProblemError(ProblemType.malformedJson, "the body could not be parsed as JSON");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ProblemError(ProblemType.malformedJson, "the body is empty");
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ProblemError(ProblemType.bodyTooLarge);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new ProblemError(ProblemType.unsupportedMediaType);
+  }
+  if (error instanceof SyntaxError) return new ProblemError(ProblemType.malformedJson);
+  if (isUnavailable(error)) return new ProblemError(ProblemType.unavailable);
+  return new ProblemError(ProblemType.internal);
+}
+
+/** PostgreSQL or NATS unreachable or timing out: the client should retry. */
+function isUnavailable(error: Error): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "57P01", "57P03", "08006", "08001", "TIMEOUT", "503"].includes(code) ||
+    /timeout|no responders|connection (closed|terminated)/i.test(error.message)
+  );
+}

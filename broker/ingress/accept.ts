@@ -1,0 +1,81 @@
+// Accepting a message: authorise, build the canonical message, and publish it durably to INGRESS.
+// The 202 goes back only after JetStream acknowledged the publish.
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type pg from "pg";
+import { uuidv7 } from "uuidv7";
+import type { Message, MessageKind } from "../../policies/model.ts";
+import type { Principal } from "../auth/index.ts";
+import { claimClientMessageId } from "../db/client-ids.ts";
+import { selectConversation } from "../db/conversations.ts";
+import { ProblemError, ProblemType } from "../http/problems.ts";
+import { encode, type IngressEnvelope } from "../nats/envelope.ts";
+import { partitionOf, type Topology } from "../nats/topology.ts";
+import { counters, traceHeaders } from "../telemetry/index.ts";
+
+export interface IngressDeps {
+  pool: pg.Pool;
+  js: JetStreamClient;
+  topo: Topology;
+  maxTextBytes: number;
+}
+
+export interface MessageRequest {
+  text: string;
+  kind: MessageKind;
+  clientMsgId: string | null;
+  replyTo: string | null;
+  targetId: string | null;
+}
+
+export async function acceptMessage(
+  deps: IngressDeps,
+  sender: Principal,
+  conversationId: string,
+  request: MessageRequest,
+): Promise<{ id: string }> {
+  const textBytes = Buffer.byteLength(request.text, "utf8");
+  if (textBytes > deps.maxTextBytes) {
+    throw new ProblemError(
+      ProblemType.textTooLong,
+      `text is ${textBytes} bytes; the limit is ${deps.maxTextBytes} bytes`,
+    );
+  }
+  const conversation = await selectConversation(deps.pool, conversationId);
+  if (!conversation) throw new ProblemError(ProblemType.conversationNotFound);
+  if (!conversation.members.some((member) => member.id === sender.id)) {
+    throw new ProblemError(ProblemType.notMember);
+  }
+
+  let id = uuidv7();
+  if (request.clientMsgId !== null) {
+    const claim = await claimClientMessageId(
+      deps.pool,
+      { conversationId, senderId: sender.id, clientMsgId: request.clientMsgId },
+      id,
+    );
+    // A retry republishes under the first id: JetStream's duplicate window drops it if the
+    // first publish landed, and it lands now if the first one never did.
+    id = claim.messageId;
+  }
+
+  const message: Message = {
+    id,
+    conversationId,
+    sender: { id: sender.id, roles: sender.roles },
+    kind: request.kind,
+    text: request.text,
+    replyTo: request.replyTo,
+    targetId: request.targetId,
+    attachments: [],
+    clientMsgId: request.clientMsgId,
+    acceptedAt: new Date().toISOString(),
+  };
+  const envelope: IngressEnvelope = { message };
+  const partition = partitionOf(conversationId, deps.topo.partitions);
+  await deps.js.publish(deps.topo.ingressSubject(partition), encode(envelope), {
+    msgID: id,
+    headers: traceHeaders(),
+  });
+  counters.accepted.add(1);
+  return { id };
+}

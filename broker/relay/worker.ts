@@ -1,0 +1,124 @@
+// The relay: RELAY -> each configured connector, in order per partition, with retries and
+// dead letters. It re-checks the sticky flag before every send: a conversation that turned
+// sensitive after a message was routed never has anything more relayed.
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type pg from "pg";
+import {
+  ConnectorPermanentError,
+  ConnectorRateLimitedError,
+  type Connector,
+} from "../../connectors/index.ts";
+import type { Binding } from "../../policies/model.ts";
+import { selectRelayState } from "../db/conversations.ts";
+import { insertExternalId, selectExternalId } from "../db/external-ids.ts";
+import { decode, encode, RoutedEnvelope, type DeadLetter } from "../nats/envelope.ts";
+import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
+import { partitionOf, type Topology } from "../nats/topology.ts";
+import { contextFrom, counters, inSpan } from "../telemetry/index.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { backoffDelay, type BackoffSettings } from "./backoff.ts";
+
+export interface RelayDeps {
+  pool: pg.Pool;
+  js: JetStreamClient;
+  topo: Topology;
+  connectors: readonly Connector[];
+  maxAttempts: number;
+  backoff: BackoffSettings;
+  log: Logger;
+}
+
+/** A Retry-After longer than this is treated as this: the message must not sit for hours. */
+const maxRetryAfterMs = 10 * 60 * 1000;
+
+export function startRelay(deps: RelayDeps): ConsumerLoops {
+  const { topo } = deps;
+  const names = Array.from({ length: topo.partitions }, (_, p) => topo.relayConsumer(p));
+  return runConsumerLoops(deps.js, topo.streams.relay, names, (msg) => relayOne(deps, msg), deps.log);
+}
+
+async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
+  const { log } = deps;
+  let envelope: RoutedEnvelope;
+  try {
+    envelope = decode(RoutedEnvelope, msg.data);
+  } catch (error) {
+    log.error({ err: error, seq: msg.seq }, "unreadable RELAY message dropped from relay (kept on-prem)");
+    msg.term("unreadable");
+    return;
+  }
+  const { message, decision } = envelope;
+  await inSpan(
+    "watershed.relay",
+    contextFrom(msg.headers),
+    async () => {
+      // Fail closed: relay only what was decided for the cloud and whose conversation is still normal.
+      const state = await selectRelayState(deps.pool, message.conversationId);
+      if (decision.zone !== "cloud" || state === null || state.sensitive) {
+        log.info({ messageId: message.id, conversationId: message.conversationId }, "relay withheld: sensitive now");
+        msg.ack();
+        return;
+      }
+      for (const connector of deps.connectors) {
+        const binding = state.bindings.find((b) => b.connector === connector.kind) ?? null;
+        const outcome = await deliver(deps, connector, { envelope, binding }, msg);
+        if (outcome === "retry") return;
+      }
+      msg.ack();
+    },
+    { "watershed.message_id": message.id },
+  );
+}
+
+async function deliver(
+  deps: RelayDeps,
+  connector: Connector,
+  { envelope, binding }: { envelope: RoutedEnvelope; binding: Binding | null },
+  msg: JsMsg,
+): Promise<"done" | "retry"> {
+  const { message } = envelope;
+  // Delivered before a crash or a lost ack: never send it twice.
+  if ((await selectExternalId(deps.pool, message.id, connector.kind)) !== null) return "done";
+  try {
+    const result = await connector.send({ message, binding });
+    await insertExternalId(deps.pool, message.id, connector.kind, result.externalId);
+    counters.relayed.add(1, { connector: connector.kind });
+    return "done";
+  } catch (error) {
+    const attempts = msg.info.deliveryCount;
+    const reason = (error as Error).message;
+    if (error instanceof ConnectorPermanentError || attempts >= deps.maxAttempts) {
+      await deadLetter(deps, connector, envelope, reason, attempts);
+      return "done";
+    }
+    const delay =
+      error instanceof ConnectorRateLimitedError
+        ? Math.min(error.retryAfterMs, maxRetryAfterMs)
+        : backoffDelay(attempts, deps.backoff);
+    deps.log.warn(
+      { messageId: message.id, connector: connector.kind, attempts, delayMs: delay, reason },
+      "relay attempt failed; will retry",
+    );
+    msg.nak(delay);
+    return "retry";
+  }
+}
+
+async function deadLetter(
+  deps: RelayDeps,
+  connector: Connector,
+  envelope: RoutedEnvelope,
+  reason: string,
+  attempts: number,
+): Promise<void> {
+  const letter: DeadLetter = { envelope, connector: connector.kind, reason, attempts, failedAt: new Date().toISOString() };
+  const partition = partitionOf(envelope.message.conversationId, deps.topo.partitions);
+  await deps.js.publish(deps.topo.dlqSubject(partition), encode(letter), {
+    msgID: `${envelope.message.id}:${connector.kind}`,
+  });
+  counters.deadLettered.add(1, { connector: connector.kind });
+  deps.log.error(
+    { messageId: envelope.message.id, connector: connector.kind, attempts, reason },
+    "message dead-lettered",
+  );
+}

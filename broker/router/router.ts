@@ -1,0 +1,64 @@
+// The router: INGRESS -> decision -> ONPREM (every message) and RELAY (normal only) -> ack.
+// Nothing is acknowledged before the decision, the sticky flag and both publishes are durable.
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type pg from "pg";
+import type { Policy } from "../../policies/index.ts";
+import { decode, encode, IngressEnvelope, type RoutedEnvelope } from "../nats/envelope.ts";
+import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
+import { partitionOf, type Topology } from "../nats/topology.ts";
+import { contextFrom, counters, inSpan, traceHeaders } from "../telemetry/index.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { decide } from "./decide.ts";
+
+export interface RouterDeps {
+  pool: pg.Pool;
+  js: JetStreamClient;
+  topo: Topology;
+  /** The active policy; read per message so a new version applies from the next message on. */
+  policy: () => Policy;
+  log: Logger;
+}
+
+export function startRouter(deps: RouterDeps): ConsumerLoops {
+  const { topo } = deps;
+  const names = Array.from({ length: topo.partitions }, (_, p) => topo.routerConsumer(p));
+  return runConsumerLoops(deps.js, topo.streams.ingress, names, (msg) => routeOne(deps, msg), deps.log);
+}
+
+async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
+  const { js, topo, log } = deps;
+  let envelope: IngressEnvelope;
+  try {
+    envelope = decode(IngressEnvelope, msg.data);
+  } catch (error) {
+    // Only the broker publishes to INGRESS; an unreadable message is kept in the DLQ, not retried.
+    log.error({ err: error, seq: msg.seq, subject: msg.subject }, "unreadable INGRESS message dead-lettered");
+    await js.publish(topo.dlqSubject(0), msg.data, { msgID: `ingress-${msg.seq}` });
+    msg.term("unreadable");
+    return;
+  }
+  const { message } = envelope;
+  await inSpan(
+    "watershed.route",
+    contextFrom(msg.headers),
+    async (span) => {
+      const decision = await decide(deps.pool, deps.policy(), message);
+      span.setAttribute("watershed.zone", decision.zone);
+      span.setAttribute("watershed.policy_version", decision.policyVersion);
+      const routed: RoutedEnvelope = { message, decision, ingressSeq: msg.seq };
+      const partition = partitionOf(message.conversationId, topo.partitions);
+      const data = encode(routed);
+      await js.publish(topo.onpremSubject(partition), data, { msgID: message.id, headers: traceHeaders() });
+      if (decision.zone === "cloud") {
+        await js.publish(topo.relaySubject(partition), data, { msgID: message.id, headers: traceHeaders() });
+      }
+      msg.ack();
+      counters.routed.add(1, { zone: decision.zone });
+      log.debug(
+        { messageId: message.id, conversationId: message.conversationId, zone: decision.zone, rules: decision.rules },
+        "routed",
+      );
+    },
+    { "watershed.message_id": message.id, "watershed.conversation_id": message.conversationId },
+  );
+}

@@ -1,0 +1,23 @@
+// The webhook connector's config, validated before a connector is made from it.
+import { z } from "zod";
+
+export const WebhookConfig = z.strictObject({
+  /** The receiver's endpoint; http or https only. */
+  url: z
+    .url({ protocol: /^https?$/ })
+    // fetch refuses URLs with credentials, which would otherwise look like a network error forever
+    .refine((value) => {
+      // zod runs refinements even after the format check failed; that failure is already reported.
+      if (!URL.canParse(value)) return true;
+      const parsed = new URL(value);
+      return parsed.username === "" && parsed.password === "";
+    }, "the URL must not carry credentials; the secret signs the requests"),
+  /** The shared HMAC secret; long enough that it cannot be guessed. */
+  secret: z.string().min(16),
+  /**
+   * How long one send may take, response body included, in milliseconds.
+   * @default 10000
+   */
+  timeoutMs: z.int().positive().max(600_000).default(10_000),
+});
+export type WebhookConfig = z.infer<typeof WebhookConfig>;

@@ -1,0 +1,166 @@
+// A generic outbound webhook: POSTs each message as signed JSON to one receiver.
+import { ConnectorPermanentError, ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
+import { Capability } from "../types.ts";
+import type { Connector, ConnectorDeps, ConnectorHealth, OutboundMessage, SendResult } from "../types.ts";
+import type { WebhookConfig } from "./config.ts";
+import { externalIdFrom, parseRetryAfterMs, readBodyCapped, redactedSnippet } from "./response.ts";
+import { signWebhookPayload } from "./sign.ts";
+
+export const WEBHOOK_KIND = "webhook";
+/** Enough to find an `id` in a success answer; larger answers are not JSON we understand. */
+const SUCCESS_BODY_MAX_BYTES = 64 * 1024;
+/** Base cap for error bodies; it grows with what we sent, so an echo of it can be read whole and redacted. */
+const ERROR_BODY_BASE_BYTES = 64 * 1024;
+
+const capabilities: ReadonlySet<Capability> = new Set([Capability.idempotentSend]);
+
+/** One abort signal for a send: the caller's signal or our timeout, whichever comes first. */
+class SendDeadline {
+  readonly #controller = new AbortController();
+  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #caller: AbortSignal | undefined;
+  readonly #onCallerAbort = (): void => this.#controller.abort(this.#caller?.reason);
+  timedOut = false;
+
+  constructor(timeoutMs: number, caller: AbortSignal | undefined) {
+    this.#caller = caller;
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      this.#controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+    }, timeoutMs);
+    if (caller?.aborted === true) this.#onCallerAbort();
+    else caller?.addEventListener("abort", this.#onCallerAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get callerAborted(): boolean {
+    return this.#caller?.aborted === true && !this.timedOut;
+  }
+
+  // Done by hand rather than AbortSignal.any/timeout so the timer and listener go as soon as the send ends.
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#caller?.removeEventListener("abort", this.#onCallerAbort);
+  }
+}
+
+export class WebhookConnector implements Connector {
+  readonly kind = WEBHOOK_KIND;
+  readonly capabilities = capabilities;
+  readonly #config: WebhookConfig;
+  readonly #deps: ConnectorDeps;
+  /** Only the origin goes into messages: webhook URLs often carry a token in their path. */
+  readonly #origin: string;
+  #rejectedStatus: number | null = null;
+
+  constructor(config: WebhookConfig, deps: ConnectorDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#origin = new URL(config.url).origin;
+  }
+
+  async send(outbound: OutboundMessage, signal?: AbortSignal): Promise<SendResult> {
+    const { message, binding } = outbound;
+    const rawBody = JSON.stringify({ message, binding });
+    const { timestamp, signature } = signWebhookPayload(
+      this.#config.secret,
+      this.#deps.now() / 1000,
+      rawBody,
+    );
+    const deadline = new SendDeadline(this.#config.timeoutMs, signal);
+    try {
+      let response: Response;
+      try {
+        response = await this.#deps.fetch(this.#config.url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "idempotency-key": message.id,
+            "x-watershed-timestamp": timestamp,
+            "x-watershed-signature": signature,
+          },
+          body: rawBody,
+          // A redirect would re-send (or drop) a signed body to a host nobody configured.
+          redirect: "manual",
+          signal: deadline.signal,
+        });
+      } catch (err) {
+        throw this.#failure(err, deadline);
+      }
+      return await this.#answer(response, outbound, Buffer.byteLength(rawBody));
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  health(): ConnectorHealth {
+    if (this.#rejectedStatus !== null) {
+      return {
+        healthy: false,
+        detail: `webhook receiver at ${this.#origin} rejected our credentials (HTTP ${this.#rejectedStatus})`,
+      };
+    }
+    return { healthy: true, detail: `webhook receiver at ${this.#origin}: no credential rejection seen` };
+  }
+
+  async close(): Promise<void> {}
+
+  async #answer(response: Response, outbound: OutboundMessage, sentBytes: number): Promise<SendResult> {
+    const { status } = response;
+    if (status >= 200 && status < 300) {
+      // The receiver has the message once it says 2xx; an unreadable body only costs us its id.
+      const body = await readBodyCapped(response, SUCCESS_BODY_MAX_BYTES).catch(() => "");
+      this.#rejectedStatus = null;
+      return { externalId: externalIdFrom(body) ?? outbound.message.id };
+    }
+
+    const body = await readBodyCapped(response, ERROR_BODY_BASE_BYTES + 2 * sentBytes).catch(() => "");
+    const text = outbound.message.text;
+    // The receiver may echo the request, so the text is redacted both raw and JSON-escaped.
+    const snippet = redactedSnippet(body, [this.#config.secret, text, JSON.stringify(text).slice(1, -1)]);
+    const said = `webhook receiver at ${this.#origin} answered HTTP ${status}${snippet === "" ? "" : `: ${snippet}`}`;
+
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfterMs(response.headers.get("retry-after"), this.#deps.now());
+      throw new ConnectorRateLimitedError(`${said} (retry after ${retryAfterMs} ms)`, retryAfterMs);
+    }
+    if (status === 408 || status >= 500) {
+      throw new ConnectorTransientError(said, status);
+    }
+    if (status === 401 || status === 403) {
+      this.#rejectedStatus = status;
+      throw new ConnectorPermanentError(
+        `webhook receiver at ${this.#origin} rejected our credentials (HTTP ${status})`,
+        status,
+      );
+    }
+    if (status >= 300 && status < 400) {
+      throw new ConnectorPermanentError(
+        `${said}; redirects are not followed, configure the final URL`,
+        status,
+      );
+    }
+    throw new ConnectorPermanentError(said, status);
+  }
+
+  #failure(err: unknown, deadline: SendDeadline): ConnectorTransientError {
+    if (deadline.timedOut) {
+      return new ConnectorTransientError(
+        `webhook POST to ${this.#origin} timed out after ${this.#config.timeoutMs} ms`,
+        null,
+        { cause: err },
+      );
+    }
+    if (deadline.callerAborted) {
+      return new ConnectorTransientError(`webhook POST to ${this.#origin} was aborted by the caller`, null, {
+        cause: err,
+      });
+    }
+    return new ConnectorTransientError(`webhook POST to ${this.#origin} failed: network error`, null, {
+      cause: err,
+    });
+  }
+}
