@@ -1,0 +1,66 @@
+// Real services for tests: a fresh PostgreSQL database and a private NATS stream prefix per test
+// file, both removed at the end, so test files can run side by side on the shared servers.
+import { randomBytes } from "node:crypto";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import pg from "pg";
+
+export const postgresAdminUrl = process.env.WATERSHED_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const natsUrl = process.env.WATERSHED_TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+
+export interface TestDatabase {
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `ws_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: postgresAdminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  return {
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      const client = new pg.Client({ connectionString: postgresAdminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export function randomPrefix(): string {
+  return `t${randomBytes(5).toString("hex")}`;
+}
+
+/** Deletes every stream of a test prefix. */
+export async function deleteStreams(prefix: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const suffix of ["INGRESS", "ONPREM", "RELAY", "DLQ"]) {
+      await jsm.streams.delete(`${prefix.toUpperCase()}_${suffix}`).catch(() => false);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Messages currently held in a stream of the prefix (e.g. "INGRESS"). */
+export async function streamMessageCount(prefix: string, suffix: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(`${prefix.toUpperCase()}_${suffix}`);
+    return info.state.messages;
+  } finally {
+    await nc.close();
+  }
+}
