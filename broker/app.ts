@@ -31,7 +31,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const workers = { router: true, store: true, relay: true, ...options.workers };
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => log.error({ err }, "shutdown step failed"));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((err) => log.error({ err }, "shutdown step failed"));
   };
   try {
     const policyFile = config.policy.file ?? defaultPolicyPath;
@@ -56,14 +57,18 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
 
     const auth = await createVerifier(config.auth);
     if (auth.devMode) {
-      log.warn({ devKeyFile: config.auth.devKeyFile }, "development signing key in use: configure auth.jwksUrl for production");
+      log.warn(
+        { devKeyFile: config.auth.devKeyFile },
+        "development signing key in use: configure auth.jwksUrl for production",
+      );
     }
 
     const loops: Array<ConsumerLoops | StoreWorker> = [];
     cleanups.push(async () => {
       await Promise.all(loops.map((loop) => loop.stop()));
     });
-    if (workers.store) loops.push(startStoreWorker({ pool, js: nats.js, topo, log: log.child({ worker: "store" }) }));
+    if (workers.store)
+      loops.push(startStoreWorker({ pool, js: nats.js, topo, log: log.child({ worker: "store" }) }));
     if (workers.relay) {
       loops.push(
         startRelay({
@@ -78,7 +83,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       );
     }
     if (workers.router) {
-      loops.push(startRouter({ pool, js: nats.js, topo, policy: () => policy, log: log.child({ worker: "router" }) }));
+      loops.push(
+        startRouter({ pool, js: nats.js, topo, policy: () => policy, log: log.child({ worker: "router" }) }),
+      );
     }
 
     const http = buildHttpServer({

@@ -10,5 +10,5 @@ export type {
   PolicyProblem,
   Verdict,
 } from "./types.ts";
-export { formatProblem, readYaml, schemaProblems } from "./yaml.ts";
-export type { LocatedYaml, YamlProblem } from "./yaml.ts";
+export { formatProblem, readYaml, schemaIssues, schemaProblems } from "./yaml.ts";
+export type { LocatedYaml, SchemaIssue, YamlProblem } from "./yaml.ts";

@@ -29,7 +29,11 @@ export const PolicyDocument = z
     const seen = new Set<string>();
     doc.rules.forEach((rule, index) => {
       if (seen.has(rule.id)) {
-        ctx.addIssue({ code: "custom", path: ["rules", index, "id"], message: `duplicate rule id '${rule.id}'` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", index, "id"],
+          message: `duplicate rule id '${rule.id}'`,
+        });
       }
       seen.add(rule.id);
     });

@@ -1,6 +1,6 @@
 // YAML parsing that keeps positions, so schema errors can name line, column and field.
 // Shared by policy files and the broker's config file.
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { z } from "zod";
 
 /** A problem in a YAML file, located by line, column and field path. */
@@ -14,8 +14,11 @@ export interface YamlProblem {
 
 export interface LocatedYaml {
   value: unknown;
-  /** Line and column of the deepest node that exists along `path`. */
-  locate(path: readonly PropertyKey[]): { line: number; column: number };
+  /**
+   * Line and column of the deepest node that exists along `path`; with `atKey`, of the last
+   * segment's key rather than its value (for an unknown key).
+   */
+  locate(path: readonly PropertyKey[], atKey?: boolean): { line: number; column: number };
 }
 
 export type YamlReadResult = { ok: true; yaml: LocatedYaml } | { ok: false; problems: YamlProblem[] };
@@ -36,8 +39,8 @@ export function readYaml(text: string, source: string): YamlReadResult {
     ok: true,
     yaml: {
       value: doc.toJS() as unknown,
-      locate(path) {
-        const node = nodeAt(doc.contents, path);
+      locate(path, atKey = false) {
+        const node = nodeAt(doc.contents, path, atKey);
         const at = lineCounter.linePos(node?.range?.[0] ?? 0);
         return { line: at.line, column: at.col };
       },
@@ -45,10 +48,26 @@ export function readYaml(text: string, source: string): YamlReadResult {
   };
 }
 
+export interface SchemaIssue {
+  path: PropertyKey[];
+  message: string;
+  /** The issue is about the key itself (an unknown key), not its value. */
+  atKey: boolean;
+}
+
+/** Flattens zod issues, giving each unknown key an issue of its own located at the key. */
+export function schemaIssues(error: z.ZodError): SchemaIssue[] {
+  return error.issues.flatMap((issue): SchemaIssue[] =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: "unknown key", atKey: true }))
+      : [{ path: issue.path, message: issue.message, atKey: false }],
+  );
+}
+
 /** Turns zod issues into located problems. */
 export function schemaProblems(error: z.ZodError, yaml: LocatedYaml, source: string): YamlProblem[] {
-  return error.issues.map((issue) => {
-    const at = yaml.locate(issue.path);
+  return schemaIssues(error).map((issue) => {
+    const at = yaml.locate(issue.path, issue.atKey);
     return { source, ...at, path: issue.path.map(String).join("."), message: issue.message };
   });
 }
@@ -61,12 +80,15 @@ function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
 
-function nodeAt(root: unknown, path: readonly PropertyKey[]): Node | undefined {
+function nodeAt(root: unknown, path: readonly PropertyKey[], atKey: boolean): Node | undefined {
   let node = root as Node | undefined;
-  for (const key of path) {
+  for (const [index, key] of path.entries()) {
     let next: Node | undefined;
-    if (isMap(node)) next = node.get(String(key), true) as Node | undefined;
-    else if (isSeq(node)) next = node.get(Number(key), true) as Node | undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
+      const last = index === path.length - 1;
+      next = (last && atKey ? pair?.key : pair?.value) as Node | undefined;
+    } else if (isSeq(node)) next = node.get(Number(key), true) as Node | undefined;
     if (next === undefined) return node;
     node = next;
   }

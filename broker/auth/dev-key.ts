@@ -24,18 +24,26 @@ export async function loadOrCreateDevKey(path: string): Promise<DevKey> {
     stored = JSON.parse(await readFile(path, "utf8")) as DevKeyFile;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new Error(`cannot read development key ${path}: ${(error as Error).message}`);
+      throw new Error(`cannot read development key ${path}: ${(error as Error).message}`, { cause: error });
     }
     stored = await createDevKey(path);
   }
   const privateKey = (await importJWK(stored.privateJwk, devKeyAlgorithm)) as CryptoKey;
-  return { kid: stored.kid, privateKey, publicJwk: { ...stored.publicJwk, kid: stored.kid, alg: devKeyAlgorithm } };
+  return {
+    kid: stored.kid,
+    privateKey,
+    publicJwk: { ...stored.publicJwk, kid: stored.kid, alg: devKeyAlgorithm },
+  };
 }
 
 async function createDevKey(path: string): Promise<DevKeyFile> {
   const { privateKey, publicKey } = await generateKeyPair(devKeyAlgorithm, { extractable: true });
   const kid = `dev-${Date.now().toString(36)}`;
-  const file: DevKeyFile = { kid, privateJwk: await exportJWK(privateKey), publicJwk: await exportJWK(publicKey) };
+  const file: DevKeyFile = {
+    kid,
+    privateJwk: await exportJWK(privateKey),
+    publicJwk: await exportJWK(publicKey),
+  };
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // `wx`: if another process created it meanwhile, keep theirs.
   try {

@@ -39,7 +39,9 @@ export async function createVerifier(auth: Config["auth"]): Promise<VerifierSetu
     try {
       jwks = JSON.parse(await readFile(auth.jwksFile, "utf8")) as JSONWebKeySet;
     } catch (error) {
-      throw new Error(`cannot read JWKS file ${auth.jwksFile}: ${(error as Error).message}`);
+      throw new Error(`cannot read JWKS file ${auth.jwksFile}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     keys = createLocalJWKSet(jwks);
   } else {
@@ -60,8 +62,13 @@ export async function createVerifier(auth: Config["auth"]): Promise<VerifierSetu
       const roles = Array.isArray(payload.roles)
         ? payload.roles.filter((role): role is string => typeof role === "string")
         : [];
-      return { id: payload.sub as string, roles };
+      // jose checks that `sub` is present, not that it is an identity we can use.
+      if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 256) {
+        throw new AuthError("token claim 'sub' is invalid");
+      }
+      return { id: payload.sub, roles };
     } catch (error) {
+      if (error instanceof AuthError) throw error;
       // The reason names the failed check, never the token.
       if (error instanceof joseErrors.JOSEError) throw new AuthError(describeJoseError(error));
       throw new AuthError("token could not be verified");
@@ -76,6 +83,7 @@ function describeJoseError(error: InstanceType<typeof joseErrors.JOSEError>): st
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return "token algorithm is not allowed";
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "token signature is invalid";
   if (error instanceof joseErrors.JWKSNoMatchingKey) return "no key matches the token";
-  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) return "token is malformed";
+  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid)
+    return "token is malformed";
   return "token could not be verified";
 }

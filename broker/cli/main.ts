@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { startBroker } from "../app.ts";
 import { mintDevToken } from "../auth/index.ts";
-import { ConfigError, configVariables, loadConfig, type Config } from "../config/index.ts";
+import { ConfigError, envTable, loadConfig, type Config } from "../config/index.ts";
 import { migrate } from "../db/migrate.ts";
 import { openPool } from "../db/pool.ts";
 
@@ -69,11 +69,16 @@ program
   .action(async (options: { sub: string; roles: string; ttl: number; config?: string }) => {
     const { auth } = await config(options.config);
     if (auth.jwksUrl || auth.jwksFile) {
-      throw new ConfigError("development tokens are disabled: a JWKS is configured (auth.jwksUrl or auth.jwksFile)");
+      throw new ConfigError(
+        "development tokens are disabled: a JWKS is configured (auth.jwksUrl or auth.jwksFile)",
+      );
     }
     const token = await mintDevToken(auth.devKeyFile, {
       sub: options.sub,
-      roles: options.roles.split(",").map((r) => r.trim()).filter(Boolean),
+      roles: options.roles
+        .split(",")
+        .map((r) => r.trim())
+        .filter(Boolean),
       issuer: auth.issuer,
       audience: auth.audience,
       ttlSeconds: options.ttl,
@@ -87,10 +92,7 @@ program
   .command("env")
   .description("print the table of WATERSHED_* environment variables (Markdown)")
   .action(() => {
-    console.log("| variable | config key | kind | default |\n| --- | --- | --- | --- |");
-    for (const v of configVariables) {
-      console.log(`| \`${v.name}\` | \`${v.path.join(".")}\` | ${v.kind} | ${v.description} |`);
-    }
+    console.log(envTable());
   });
 
 try {

@@ -6,11 +6,15 @@ export interface EnvVariable {
   name: string;
   path: string[];
   kind: "string" | "number" | "boolean" | "list";
+  /** The default as JSON, or "" when the field has none. */
+  defaultValue: string;
   description: string;
 }
 
 export function envName(path: readonly string[]): string {
-  return "WATERSHED_" + path.map((part) => part.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("_");
+  return (
+    "WATERSHED_" + path.map((part) => part.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("_")
+  );
 }
 
 /** Lists every overridable field, walking object shapes through wrappers (default, optional, ...). */
@@ -29,7 +33,15 @@ export function envVariables(schema: z.ZodType, path: string[] = []): EnvVariabl
         : inner instanceof z.ZodArray
           ? "list"
           : "string";
-  return [{ name: envName(path), path, kind, description: describe(schema) }];
+  return [
+    {
+      name: envName(path),
+      path,
+      kind,
+      defaultValue: schema instanceof z.ZodDefault ? JSON.stringify(schema.def.defaultValue) : "",
+      description: schema.description ?? "",
+    },
+  ];
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -46,13 +58,6 @@ function unwrap(schema: z.ZodType): z.ZodType {
       return current;
     }
   }
-}
-
-function describe(schema: z.ZodType): string {
-  const parts: string[] = [];
-  if (schema instanceof z.ZodDefault) parts.push(`default ${JSON.stringify(schema.def.defaultValue)}`);
-  if (schema instanceof z.ZodOptional) parts.push("optional");
-  return parts.join(", ");
 }
 
 export interface EnvOverlayResult {

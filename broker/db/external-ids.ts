@@ -3,7 +3,11 @@ import type pg from "pg";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-export async function selectExternalId(db: Queryable, messageId: string, connector: string): Promise<string | null> {
+export async function selectExternalId(
+  db: Queryable,
+  messageId: string,
+  connector: string,
+): Promise<string | null> {
   const { rows } = await db.query<{ external_id: string }>(
     "SELECT external_id FROM external_ids WHERE message_id = $1::uuid AND connector = $2::text",
     [messageId, connector],

@@ -23,7 +23,9 @@ export async function migrate(pool: pg.Pool): Promise<MigrationReport> {
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
     const done = new Set(
-      (await client.query<{ name: string }>("SELECT name FROM schema_migrations")).rows.map((row) => row.name),
+      (await client.query<{ name: string }>("SELECT name FROM schema_migrations")).rows.map(
+        (row) => row.name,
+      ),
     );
     const report: MigrationReport = { applied: [], alreadyApplied: [] };
     for (const name of files) {
@@ -45,7 +47,9 @@ export async function migrate(pool: pg.Pool): Promise<MigrationReport> {
     }
     return report;
   } finally {
-    await client.query("SELECT pg_advisory_unlock($1::bigint)", [migrationLockKey.toString()]).catch(() => {});
+    await client
+      .query("SELECT pg_advisory_unlock($1::bigint)", [migrationLockKey.toString()])
+      .catch(() => {});
     client.release();
   }
 }

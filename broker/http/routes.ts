@@ -110,7 +110,10 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
     const last = page.at(-1);
     return {
       messages: page.map(messageView),
-      next: page.length === limit && last ? `/v1/conversations/${id}/messages?after=${last.message.id}&limit=${limit}` : null,
+      next:
+        page.length === limit && last
+          ? `/v1/conversations/${id}/messages?after=${last.message.id}&limit=${limit}`
+          : null,
     };
   });
 

@@ -33,7 +33,11 @@ export const PostMessageBody = z
       ctx.addIssue({ code: "custom", path: ["targetId"], message: `required when kind is '${body.kind}'` });
     }
     if (!needsTarget && body.targetId !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["targetId"], message: "only allowed for edit, delete and reaction" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["targetId"],
+        message: "only allowed for edit, delete and reaction",
+      });
     }
     if ((body.kind === "message" || body.kind === "edit") && body.text.length === 0) {
       ctx.addIssue({ code: "custom", path: ["text"], message: "must not be empty" });

@@ -48,7 +48,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     void reply
       .code(404)
       .type("application/problem+json")
-      .send(new ProblemError(ProblemType.notFound, `no route ${request.method} ${request.url.split("?")[0]}`).toJSON(request.url));
+      .send(
+        new ProblemError(
+          ProblemType.notFound,
+          `no route ${request.method} ${request.url.split("?")[0]}`,
+        ).toJSON(request.url),
+      );
   });
 
   app.addHook("onRequest", async (request) => {
@@ -59,7 +64,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const result = await deps.ready();
-    return reply.code(result.ok ? 200 : 503).send({ status: result.ok ? "ready" : "not-ready", checks: result.checks });
+    return reply
+      .code(result.ok ? 200 : 503)
+      .send({ status: result.ok ? "ready" : "not-ready", checks: result.checks });
   });
   registerConversationRoutes(app, deps);
   return app;
@@ -101,7 +108,16 @@ function toProblem(error: FastifyError | ProblemError): ProblemError {
 function isUnavailable(error: Error): boolean {
   const code = (error as { code?: string }).code ?? "";
   return (
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "57P01", "57P03", "08006", "08001", "TIMEOUT", "503"].includes(code) ||
-    /timeout|no responders|connection (closed|terminated)/i.test(error.message)
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ETIMEDOUT",
+      "57P01",
+      "57P03",
+      "08006",
+      "08001",
+      "TIMEOUT",
+      "503",
+    ].includes(code) || /timeout|no responders|connection (closed|terminated)/i.test(error.message)
   );
 }

@@ -1,5 +1,6 @@
 // Request validation with zod: a failure is a problem naming each bad field.
 import type { z } from "zod";
+import { schemaIssues } from "../../policies/index.ts";
 import { ProblemError, ProblemType } from "./problems.ts";
 
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -18,7 +19,8 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, type: ProblemType): 
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.map((issue) => ({
     path: issue.path.map(String).join(".") || "(root)",
-    message: issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message,
+    message:
+      issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message,
   }));
   throw new ProblemError(type, errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
 }

@@ -1,6 +1,7 @@
 // Accepting a message: authorise, build the canonical message, and publish it durably to INGRESS.
 // The 202 goes back only after JetStream acknowledged the publish.
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { context } from "@opentelemetry/api";
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
 import type { Message, MessageKind } from "../../policies/model.ts";
@@ -10,7 +11,7 @@ import { selectConversation } from "../db/conversations.ts";
 import { ProblemError, ProblemType } from "../http/problems.ts";
 import { encode, type IngressEnvelope } from "../nats/envelope.ts";
 import { partitionOf, type Topology } from "../nats/topology.ts";
-import { counters, traceHeaders } from "../telemetry/index.ts";
+import { counters, inSpan, traceHeaders } from "../telemetry/index.ts";
 
 export interface IngressDeps {
   pool: pg.Pool;
@@ -72,10 +73,17 @@ export async function acceptMessage(
   };
   const envelope: IngressEnvelope = { message };
   const partition = partitionOf(conversationId, deps.topo.partitions);
-  await deps.js.publish(deps.topo.ingressSubject(partition), encode(envelope), {
-    msgID: id,
-    headers: traceHeaders(),
-  });
+  // The trace starts here and travels in NATS headers through routing, storing and relaying.
+  await inSpan(
+    "watershed.accept",
+    context.active(),
+    () =>
+      deps.js.publish(deps.topo.ingressSubject(partition), encode(envelope), {
+        msgID: id,
+        headers: traceHeaders(),
+      }),
+    { "watershed.message_id": id, "watershed.conversation_id": conversationId },
+  );
   counters.accepted.add(1);
   return { id };
 }

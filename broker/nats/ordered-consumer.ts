@@ -31,7 +31,10 @@ export function runConsumerLoops(
             try {
               await handler(message);
             } catch (error) {
-              log.warn({ err: error, stream, consumer: name, seq: message.seq }, "handler failed; will redeliver");
+              log.warn(
+                { err: error, stream, consumer: name, seq: message.seq },
+                "handler failed; will redeliver",
+              );
               message.nak(retryDelayMs);
             }
             if (stopping) break;

@@ -55,7 +55,10 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
       // Fail closed: relay only what was decided for the cloud and whose conversation is still normal.
       const state = await selectRelayState(deps.pool, message.conversationId);
       if (decision.zone !== "cloud" || state === null || state.sensitive) {
-        log.info({ messageId: message.id, conversationId: message.conversationId }, "relay withheld: sensitive now");
+        log.info(
+          { messageId: message.id, conversationId: message.conversationId },
+          "relay withheld: sensitive now",
+        );
         msg.ack();
         return;
       }
@@ -111,7 +114,13 @@ async function deadLetter(
   reason: string,
   attempts: number,
 ): Promise<void> {
-  const letter: DeadLetter = { envelope, connector: connector.kind, reason, attempts, failedAt: new Date().toISOString() };
+  const letter: DeadLetter = {
+    envelope,
+    connector: connector.kind,
+    reason,
+    attempts,
+    failedAt: new Date().toISOString(),
+  };
   const partition = partitionOf(envelope.message.conversationId, deps.topo.partitions);
   await deps.js.publish(deps.topo.dlqSubject(partition), encode(letter), {
     msgID: `${envelope.message.id}:${connector.kind}`,

@@ -66,7 +66,12 @@ export async function decide(pool: pg.Pool, policy: Policy, message: Message): P
       decidedAt: new Date().toISOString(),
     };
     if (sticky) {
-      await markSensitive(client, message.conversationId, verdict.reason ?? verdict.rules.join(", "), decision.id);
+      await markSensitive(
+        client,
+        message.conversationId,
+        verdict.reason ?? verdict.rules.join(", "),
+        decision.id,
+      );
     }
     await insertDecision(client, decision);
     return decision;

@@ -55,7 +55,12 @@ async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
       msg.ack();
       counters.routed.add(1, { zone: decision.zone });
       log.debug(
-        { messageId: message.id, conversationId: message.conversationId, zone: decision.zone, rules: decision.rules },
+        {
+          messageId: message.id,
+          conversationId: message.conversationId,
+          zone: decision.zone,
+          rules: decision.rules,
+        },
         "routed",
       );
     },

@@ -47,7 +47,10 @@ export function startStoreWorker(deps: StoreDeps): StoreWorker {
         rows.push({ message: envelope.message, ingressSeq: envelope.ingressSeq });
         readable.push(msg);
       } catch (error) {
-        log.error({ err: error, seq: msg.seq }, "unreadable ONPREM message left unacknowledged for inspection");
+        log.error(
+          { err: error, seq: msg.seq },
+          "unreadable ONPREM message left unacknowledged for inspection",
+        );
         msg.term("unreadable");
       }
     }

@@ -7,11 +7,17 @@ export const tracer = trace.getTracer("watershed");
 const meter = metrics.getMeter("watershed");
 
 export const counters = {
-  accepted: meter.createCounter("watershed.messages.accepted", { description: "Messages accepted at ingress" }),
+  accepted: meter.createCounter("watershed.messages.accepted", {
+    description: "Messages accepted at ingress",
+  }),
   routed: meter.createCounter("watershed.messages.routed", { description: "Messages routed, by zone" }),
   stored: meter.createCounter("watershed.messages.stored", { description: "Messages written to PostgreSQL" }),
-  relayed: meter.createCounter("watershed.messages.relayed", { description: "Messages delivered to a connector" }),
-  deadLettered: meter.createCounter("watershed.messages.dead_lettered", { description: "Messages sent to the DLQ" }),
+  relayed: meter.createCounter("watershed.messages.relayed", {
+    description: "Messages delivered to a connector",
+  }),
+  deadLettered: meter.createCounter("watershed.messages.dead_lettered", {
+    description: "Messages sent to the DLQ",
+  }),
 };
 
 /** NATS headers holding the active trace context (traceparent, tracestate). */

@@ -10,7 +10,14 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: "watershed", pid: process.pid },
       redact: {
-        paths: ["req.headers.authorization", "headers.authorization", "*.text", "*.secret", "*.token", "text"],
+        paths: [
+          "req.headers.authorization",
+          "headers.authorization",
+          "*.text",
+          "*.secret",
+          "*.token",
+          "text",
+        ],
         censor: "[redacted]",
       },
     },

@@ -42,20 +42,34 @@ export class Api {
     };
   }
 
-  async createConversation(body: { title?: string; labels?: string[]; members?: { id: string }[] }): Promise<string> {
+  async createConversation(body: {
+    title?: string;
+    labels?: string[];
+    members?: { id: string }[];
+  }): Promise<string> {
     const response = await this.request<{ id: string }>("POST", "/v1/conversations", body);
-    if (response.status !== 201) throw new Error(`create conversation: ${response.status} ${JSON.stringify(response.body)}`);
+    if (response.status !== 201)
+      throw new Error(`create conversation: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.id;
   }
 
   async post(conversationId: string, body: Record<string, unknown>): Promise<string> {
-    const response = await this.request<{ id: string }>("POST", `/v1/conversations/${conversationId}/messages`, body);
-    if (response.status !== 202) throw new Error(`post message: ${response.status} ${JSON.stringify(response.body)}`);
+    const response = await this.request<{ id: string }>(
+      "POST",
+      `/v1/conversations/${conversationId}/messages`,
+      body,
+    );
+    if (response.status !== 202)
+      throw new Error(`post message: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.id;
   }
 }
 
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

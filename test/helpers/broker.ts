@@ -55,11 +55,15 @@ export async function startChildBroker(input: ConfigInput, label = "broker"): Pr
   const dir = await mkdtemp(join(tmpdir(), "watershed-child-"));
   const configFile = join(dir, "watershed.yaml");
   await writeFile(configFile, stringify({ ...input, log: { level: "info" } }));
-  const child = spawn(process.execPath, ["--import", "tsx", "broker/cli/main.ts", "start", "--config", configFile], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WATERSHED_CONFIG: "" },
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "broker/cli/main.ts", "start", "--config", configFile],
+    {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WATERSHED_CONFIG: "" },
+    },
+  );
   let output = "";
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {

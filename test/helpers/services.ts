@@ -5,7 +5,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 
-export const postgresAdminUrl = process.env.WATERSHED_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const postgresAdminUrl =
+  process.env.WATERSHED_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const natsUrl = process.env.WATERSHED_TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 
 export interface TestDatabase {
