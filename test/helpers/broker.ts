@@ -27,7 +27,8 @@ export function testConfigInput(options: TestConfigOptions): ConfigInput {
     nats: { servers: [natsUrl], prefix: options.prefix, partitions: 8, ackWaitMs: 3000 },
     auth: { issuer: testIssuer, audience: testAudience, jwksFile: options.jwksFile, algorithms: ["ES256"] },
     relay: { maxAttempts: 20, backoffBaseMs: 100, backoffMaxMs: 1000 },
-    log: { level: "warn" },
+    // Failure paths log on purpose; WATERSHED_TEST_LOG=warn shows them.
+    log: { level: (process.env.WATERSHED_TEST_LOG ?? "silent") as "silent" },
     ...(options.webhook ? { connectors: { webhook: { ...options.webhook, timeoutMs: 3000 } } } : {}),
   };
   const overrides = options.overrides ?? {};
