@@ -1,6 +1,7 @@
 // The broker's configuration: one YAML file, every field overridable by a WATERSHED_* variable.
 // Each leaf's `describe()` text is what the documented table of variables shows.
 import { z } from "zod";
+import { webhookConnector } from "../../connectors/index.ts";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -102,13 +103,7 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   connectors: z
     .strictObject({
-      webhook: z
-        .strictObject({
-          url: httpUrl.describe("Receiver URL of the generic outbound webhook (turns the connector on)."),
-          secret: z.string().min(16).describe("HMAC-SHA256 signing secret, at least 16 characters."),
-          timeoutMs: positiveInt.default(10_000).describe("Timeout of one delivery, in milliseconds."),
-        })
-        .optional(),
+      webhook: webhookConnector.configSchema.optional(),
     })
     .prefault({}),
   log: z

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
 import { ProblemError, ProblemType, problemTypeBase } from "./problems.ts";
@@ -5,9 +6,11 @@ import { ProblemError, ProblemType, problemTypeBase } from "./problems.ts";
 const types = Object.values(ProblemType);
 
 describe("ProblemError", () => {
-  test("the table has every problem type once", () => {
-    assert.ok(types.length >= 15, `only ${types.length} types`);
+  test("the table has every problem type once, and docs/api.md documents each", async () => {
     assert.equal(new Set(types).size, types.length);
+    const docs = await readFile(new URL("../../docs/api.md", import.meta.url), "utf8");
+    for (const type of types)
+      assert.ok(docs.includes(`| \`${type}\` | ${new ProblemError(type).status} |`), type);
   });
 
   for (const type of types) {

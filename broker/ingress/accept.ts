@@ -1,5 +1,6 @@
 // Accepting a message: authorise, build the canonical message, and publish it durably to INGRESS.
 // The 202 goes back only after JetStream acknowledged the publish.
+import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { context } from "@opentelemetry/api";
 import type pg from "pg";
@@ -28,6 +29,14 @@ export interface MessageRequest {
   targetId: string | null;
 }
 
+/** What makes two requests "the same message" for idempotency; never stored in clear. */
+function requestHash(request: MessageRequest): string {
+  const { text, kind, replyTo, targetId } = request;
+  return createHash("sha256")
+    .update(JSON.stringify([text, kind, replyTo, targetId]))
+    .digest("hex");
+}
+
 export async function acceptMessage(
   deps: IngressDeps,
   sender: Principal,
@@ -53,7 +62,11 @@ export async function acceptMessage(
       deps.pool,
       { conversationId, senderId: sender.id, clientMsgId: request.clientMsgId },
       id,
+      requestHash(request),
     );
+    if (!claim.claimed && claim.requestHash !== requestHash(request)) {
+      throw new ProblemError(ProblemType.clientMsgIdConflict);
+    }
     // A retry republishes under the first id: JetStream's duplicate window drops it if the
     // first publish landed, and it lands now if the first one never did.
     id = claim.messageId;

@@ -168,6 +168,12 @@ describe("routing through a running broker", () => {
     await routed(a);
     await receiver.waitFor((r) => r.uniqueMessages().some((m) => m.id === a), 15_000);
     assert.deepEqual(await historyTexts(conv), ["once"]);
+    const reused = await api.request("POST", `/v1/conversations/${conv}/messages`, {
+      text: "something else",
+      clientMsgId: "client-1",
+    });
+    assert.equal(reused.status, 409);
+    assert.equal(reused.body.type, "urn:watershed:problem:client-msg-id-conflict");
     // Another sender may use the same clientMsgId for a message of their own.
     await api.request("PATCH", `/v1/conversations/${conv}`, { members: [{ id: "alice" }, { id: "bob" }] });
     const bob = api.as(await keys.token("bob"));

@@ -58,6 +58,8 @@ CREATE TABLE client_message_ids (
   sender_id text NOT NULL,
   client_msg_id text NOT NULL,
   message_id uuid NOT NULL,
+  -- SHA-256 of what was sent, so a reused key with a different message is refused.
+  request_hash text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (conversation_id, sender_id, client_msg_id)
 );
