@@ -11,7 +11,8 @@ import { openPool } from "../db/pool.ts";
 const exampleConfig = fileURLToPath(new URL("../../watershed.example.yaml", import.meta.url));
 
 function configPath(option: string | undefined): string {
-  return option ?? process.env.WATERSHED_CONFIG ?? exampleConfig;
+  // An empty variable counts as unset, as everywhere else in the configuration.
+  return option || process.env.WATERSHED_CONFIG || exampleConfig;
 }
 
 async function config(option: string | undefined): Promise<Config> {

@@ -32,8 +32,9 @@ async function ensureDatabase(url: string): Promise<void> {
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
   } catch (error) {
-    // Another instance created it first.
-    if ((error as { code?: string }).code !== "42P04") throw error;
+    // Another instance created it first: 42P04, or 23505 when both inserted into pg_database at once.
+    const code = (error as { code?: string }).code;
+    if (code !== "42P04" && code !== "23505") throw error;
   } finally {
     await admin.end();
   }
