@@ -17,10 +17,9 @@ export function parseParams<T>(schema: z.ZodType<T>, value: unknown): T {
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, type: ProblemType): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((issue) => ({
+  const errors = schemaIssues(parsed.error).map((issue) => ({
     path: issue.path.map(String).join(".") || "(root)",
-    message:
-      issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message,
+    message: issue.atKey ? "unknown field" : issue.message,
   }));
   throw new ProblemError(type, errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
 }

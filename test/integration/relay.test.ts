@@ -30,9 +30,8 @@ describe("relay", () => {
   let broker: Broker;
   let api: Api;
   const prefix = randomPrefix();
-  /** What the fake cloud answers next: a fixed status, or a list consumed one per attempt. */
+  /** What the fake cloud answers next, one per attempt; 200 when the list is empty. */
   let answers: number[] = [];
-  let otherwise = 200;
   const attemptTimes: number[] = [];
 
   before(async () => {
@@ -43,7 +42,7 @@ describe("relay", () => {
       retryAfter: "1",
       status: () => {
         attemptTimes.push(Date.now());
-        return answers.shift() ?? otherwise;
+        return answers.shift() ?? 200;
       },
     });
     broker = await startBroker(
