@@ -48,6 +48,15 @@ export const Conversation = z.strictObject({
 });
 export type Conversation = z.infer<typeof Conversation>;
 
+/** The sender as the token describes them; policies may match on roles, groups and department. */
+export const Sender = z.strictObject({
+  id: PrincipalId,
+  roles: z.array(z.string()).default([]),
+  groups: z.array(z.string()).default([]),
+  department: z.string().nullable().default(null),
+});
+export type Sender = z.infer<typeof Sender>;
+
 export const MessageKind = {
   message: "message",
   edit: "edit",
@@ -60,7 +69,7 @@ export const MessageKindSchema = z.enum(MessageKind);
 export const Message = z.strictObject({
   id: MessageId,
   conversationId: ConversationId,
-  sender: z.strictObject({ id: PrincipalId, roles: z.array(z.string()).default([]) }),
+  sender: Sender,
   kind: MessageKindSchema,
   /** Body text; for a reaction, the reaction's name; empty for a delete. */
   text: z.string(),

@@ -104,22 +104,44 @@ describe("createVerifier with a JWKS file", () => {
 
   test("a valid ES256 token gives {id: sub, roles}", async () => {
     const token = await sign(es, { roles: ["admin", "security"] }, { sub: "alice@example.test" });
-    assert.deepEqual(await verify(token), { id: "alice@example.test", roles: ["admin", "security"] });
+    assert.deepEqual(await verify(token), {
+      id: "alice@example.test",
+      roles: ["admin", "security"],
+      groups: [],
+      department: null,
+    });
   });
 
   test("a valid RS256 token from the same JWKS verifies", async () => {
     const token = await sign(rsa, { roles: ["user"] }, { sub: "bob" });
-    assert.deepEqual(await verify(token), { id: "bob", roles: ["user"] });
+    assert.deepEqual(await verify(token), { id: "bob", roles: ["user"], groups: [], department: null });
+  });
+
+  test("groups and department come from their claims", async () => {
+    const token = await sign(es, { groups: ["payroll", 3], department: "Finance" }, { sub: "dave" });
+    assert.deepEqual(await verify(token), {
+      id: "dave",
+      roles: [],
+      groups: ["payroll"],
+      department: "Finance",
+    });
   });
 
   test("roles default to [] and non-string roles are dropped", async () => {
-    assert.deepEqual(await verify(await sign(es, {}, { sub: "carol" })), { id: "carol", roles: [] });
+    assert.deepEqual(await verify(await sign(es, {}, { sub: "carol" })), {
+      id: "carol",
+      roles: [],
+      groups: [],
+      department: null,
+    });
     assert.deepEqual(await verify(await sign(es, { roles: "admin" }, { sub: "carol" })), {
       id: "carol",
       roles: [],
+      groups: [],
+      department: null,
     });
     const mixed = await sign(es, { roles: ["user", 7, null, { admin: true }] }, { sub: "carol" });
-    assert.deepEqual(await verify(mixed), { id: "carol", roles: ["user"] });
+    assert.deepEqual(await verify(mixed), { id: "carol", roles: ["user"], groups: [], department: null });
   });
 
   test("the development key is not created when a JWKS is configured", async () => {
@@ -268,7 +290,12 @@ describe("createVerifier in development mode", () => {
       audience: auth.audience,
       ttlSeconds: 60,
     });
-    assert.deepEqual(await setup.verify(token), { id: "dev-user", roles: ["admin", "user"] });
+    assert.deepEqual(await setup.verify(token), {
+      id: "dev-user",
+      roles: ["admin", "user"],
+      groups: [],
+      department: null,
+    });
   });
 
   test("a second verifier reuses the same key file", async () => {
@@ -282,7 +309,7 @@ describe("createVerifier in development mode", () => {
     });
     const setup = await createVerifier(auth);
     assert.equal(await readFile(auth.devKeyFile, "utf8"), before);
-    assert.deepEqual(await setup.verify(token), { id: "dev-user", roles: [] });
+    assert.deepEqual(await setup.verify(token), { id: "dev-user", roles: [], groups: [], department: null });
   });
 
   test("dev mode still checks audience, issuer and expiry", async () => {

@@ -14,6 +14,10 @@ import { devKeyAlgorithm, loadOrCreateDevKey } from "./dev-key.ts";
 export interface Principal {
   id: string;
   roles: string[];
+  /** The token's `groups` claim: teams or directory groups. */
+  groups: string[];
+  /** The token's `department` claim. */
+  department: string | null;
 }
 
 export class AuthError extends Error {
@@ -59,14 +63,13 @@ export async function createVerifier(auth: Config["auth"]): Promise<VerifierSetu
         requiredClaims: ["exp", "sub"],
         clockTolerance: 5,
       });
-      const roles = Array.isArray(payload.roles)
-        ? payload.roles.filter((role): role is string => typeof role === "string")
-        : [];
+      const roles = stringList(payload.roles);
       // jose checks that `sub` is present, not that it is an identity we can use.
       if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 256) {
         throw new AuthError("token claim 'sub' is invalid");
       }
-      return { id: payload.sub, roles };
+      const department = typeof payload.department === "string" ? payload.department : null;
+      return { id: payload.sub, roles, groups: stringList(payload.groups), department };
     } catch (error) {
       if (error instanceof AuthError) throw error;
       // The reason names the failed check, never the token.
@@ -75,6 +78,11 @@ export async function createVerifier(auth: Config["auth"]): Promise<VerifierSetu
     }
   };
   return { verify, devMode };
+}
+
+/** A claim that should be a list of strings; anything else counts as empty. */
+function stringList(claim: unknown): string[] {
+  return Array.isArray(claim) ? claim.filter((item): item is string => typeof item === "string") : [];
 }
 
 function describeJoseError(error: InstanceType<typeof joseErrors.JOSEError>): string {

@@ -14,14 +14,14 @@ export interface StoredMessage {
 export async function insertMessages(db: Queryable, batch: readonly StoredMessage[]): Promise<number> {
   if (batch.length === 0) return 0;
   const result = await db.query(
-    `INSERT INTO messages (id, conversation_id, ingress_seq, sender_id, kind, body, reply_to, target_id,
-       attachments, client_msg_id, accepted_at)
-     SELECT id, conversation_id, ingress_seq, sender_id, kind, body, reply_to, target_id,
+    `INSERT INTO messages (id, conversation_id, ingress_seq, sender_id, sender_attributes, kind, body, reply_to,
+       target_id, attachments, client_msg_id, accepted_at)
+     SELECT id, conversation_id, ingress_seq, sender_id, sender_attributes, kind, body, reply_to, target_id,
        ARRAY(SELECT jsonb_array_elements_text(attachments)::uuid), client_msg_id, accepted_at
      FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::uuid[],
-       $8::uuid[], $9::jsonb[], $10::text[], $11::timestamptz[])
+       $8::uuid[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::jsonb[])
        AS t(id, conversation_id, ingress_seq, sender_id, kind, body, reply_to, target_id, attachments,
-         client_msg_id, accepted_at)
+         client_msg_id, accepted_at, sender_attributes)
      ON CONFLICT (id) DO NOTHING`,
     [
       batch.map((m) => m.message.id),
@@ -35,6 +35,9 @@ export async function insertMessages(db: Queryable, batch: readonly StoredMessag
       batch.map((m) => JSON.stringify(m.message.attachments)),
       batch.map((m) => m.message.clientMsgId),
       batch.map((m) => m.message.acceptedAt),
+      batch.map(({ message: { sender } }) =>
+        JSON.stringify({ roles: sender.roles, groups: sender.groups, department: sender.department }),
+      ),
     ],
   );
   return result.rowCount ?? 0;
@@ -45,6 +48,7 @@ interface MessageRow {
   conversation_id: string;
   ingress_seq: string;
   sender_id: string;
+  sender_attributes: { roles?: string[]; groups?: string[]; department?: string | null };
   kind: Message["kind"];
   body: string;
   reply_to: string | null;
@@ -54,15 +58,19 @@ interface MessageRow {
   accepted_at: Date;
 }
 
-const messageColumns = `m.id, m.conversation_id, m.ingress_seq, m.sender_id, m.kind, m.body, m.reply_to,
+const messageColumns = `m.id, m.conversation_id, m.ingress_seq, m.sender_id, m.sender_attributes, m.kind, m.body, m.reply_to,
   m.target_id, m.attachments, m.client_msg_id, m.accepted_at`;
 
 function toMessage(row: MessageRow): Message {
   return {
     id: row.id,
     conversationId: row.conversation_id,
-    // Roles are a property of the sender's token at the time; they are not kept.
-    sender: { id: row.sender_id, roles: [] },
+    sender: {
+      id: row.sender_id,
+      roles: row.sender_attributes.roles ?? [],
+      groups: row.sender_attributes.groups ?? [],
+      department: row.sender_attributes.department ?? null,
+    },
     kind: row.kind,
     text: row.body,
     replyTo: row.reply_to,

@@ -75,7 +75,7 @@ export async function acceptMessage(
   const message: Message = {
     id,
     conversationId,
-    sender: { id: sender.id, roles: sender.roles },
+    sender: { id: sender.id, roles: sender.roles, groups: sender.groups, department: sender.department },
     kind: request.kind,
     text: request.text,
     replyTo: request.replyTo,

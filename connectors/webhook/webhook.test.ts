@@ -30,7 +30,7 @@ function makeMessage(text = TEXT): Message {
   return {
     id: uuidv7(),
     conversationId: randomUUID(),
-    sender: { id: "alice", roles: [] },
+    sender: { id: "alice", roles: [], groups: [], department: null },
     kind: "message",
     text,
     replyTo: null,

@@ -151,7 +151,12 @@ describe("watershed token", { concurrency: true }, () => {
 
     const setup = await createVerifier(ConfigSchema.parse({ auth: { issuer, audience, devKeyFile } }).auth);
     assert.equal(setup.devMode, true);
-    assert.deepEqual(await setup.verify(token), { id: "alice", roles: ["a", "b"] });
+    assert.deepEqual(await setup.verify(token), {
+      id: "alice",
+      roles: ["a", "b"],
+      groups: [],
+      department: null,
+    });
 
     // Another development key (created afresh here) must not accept it.
     const other = await createVerifier(

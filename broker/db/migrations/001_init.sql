@@ -25,6 +25,8 @@ CREATE TABLE messages (
   -- INGRESS stream sequence: the order in which messages were accepted.
   ingress_seq bigint NOT NULL,
   sender_id text NOT NULL,
+  -- Roles, groups and department from the sender's token when the message was accepted.
+  sender_attributes jsonb NOT NULL DEFAULT '{}',
   kind text NOT NULL CHECK (kind IN ('message', 'edit', 'delete', 'reaction')),
   body text NOT NULL,
   reply_to uuid,
