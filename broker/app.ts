@@ -1,6 +1,6 @@
 // Composes the broker process: config -> policy, PostgreSQL, NATS, connectors, workers, HTTP.
 import { connectorFactories, type Connector } from "../connectors/index.ts";
-import { defaultPolicyPath, loadPolicyFile, type Policy } from "../policies/index.ts";
+import { defaultPolicyPath } from "../policies/index.ts";
 import { createVerifier } from "./auth/index.ts";
 import type { Config } from "./config/index.ts";
 import { migrate } from "./db/migrate.ts";
@@ -9,6 +9,7 @@ import { buildHttpServer } from "./http/server.ts";
 import { connectNats } from "./nats/connection.ts";
 import type { ConsumerLoops } from "./nats/ordered-consumer.ts";
 import { ensureTopology, topology } from "./nats/topology.ts";
+import { startPolicyRuntime } from "./policy/runtime.ts";
 import { startRelay } from "./relay/worker.ts";
 import { startRouter } from "./router/router.ts";
 import { startStoreWorker, type StoreWorker } from "./store/worker.ts";
@@ -35,10 +36,6 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       await cleanup().catch((err) => log.error({ err }, "shutdown step failed"));
   };
   try {
-    const policyFile = config.policy.file ?? defaultPolicyPath;
-    const policy: Policy = await loadPolicyFile(policyFile);
-    log.info({ policyFile, policyVersion: policy.version }, "policy loaded");
-
     const pool = await openPool(config.postgres.url, config.postgres.poolSize);
     cleanups.push(() => pool.end());
     const migration = await migrate(pool);
@@ -48,6 +45,16 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     cleanups.push(() => nats.nc.drain());
     const topo = topology(config.nats.prefix, config.nats.partitions);
     await ensureTopology(nats.jsm, topo, config.nats);
+
+    const policies = await startPolicyRuntime({
+      pool,
+      js: nats.js,
+      prefix: config.nats.prefix,
+      replicas: config.nats.replicas,
+      seedFile: config.policy.file ?? defaultPolicyPath,
+      log: log.child({ component: "policy" }),
+    });
+    cleanups.push(() => policies.close());
 
     const connectors = createConnectors(config);
     cleanups.push(async () => {
@@ -84,7 +91,14 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     }
     if (workers.router) {
       loops.push(
-        startRouter({ pool, js: nats.js, topo, policy: () => policy, log: log.child({ worker: "router" }) }),
+        startRouter({
+          pool,
+          js: nats.js,
+          topo,
+          policy: policies.active,
+          shadow: policies.shadow,
+          log: log.child({ worker: "router" }),
+        }),
       );
     }
 
@@ -92,6 +106,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       pool,
       ingress: { pool, js: nats.js, topo, maxTextBytes: config.limits.maxTextBytes },
       maxPageSize: config.limits.maxPageSize,
+      policies,
       verify: auth.verify,
       bodyLimitBytes: config.http.bodyLimitBytes,
       log,

@@ -10,7 +10,15 @@ import type { ConversationState, EvaluationInput, EvaluationResult, Policy, Poli
 const SENSITIVE_LABELS = ["confidential", "finance", "hr", "legal", "medical", "restricted"] as const;
 
 function conversation(labels: readonly string[], sensitive = false, id = "c-1"): ConversationState {
-  return { id, labels, members: [{ id: "alice" }], externalParticipants: false, bindings: [], sensitive };
+  return {
+    id,
+    title: "general",
+    labels,
+    members: [{ id: "alice" }],
+    externalParticipants: false,
+    bindings: [],
+    sensitive,
+  };
 }
 
 function input(labels: readonly string[], sensitive = false): EvaluationInput {
@@ -54,7 +62,7 @@ describe("default policy", () => {
 
   test("loads from policies/default.yaml with its version", () => {
     assert.match(defaultPolicyPath, /policies[/\\]default\.yaml$/);
-    assert.equal(policy.version, "default-2026-11-30");
+    assert.equal(policy.version, "default-2026-11-30.2");
   });
 
   for (const label of SENSITIVE_LABELS) {
@@ -120,7 +128,10 @@ describe("default policy", () => {
           assert.ok(result.ok === true || result.ok === false);
           const verdict = verdictOf(result);
           const labelled = labels.some((label) => (SENSITIVE_LABELS as readonly string[]).includes(label));
-          assert.equal(verdict.sensitive, sensitive || labelled);
+          // Since the detector pack, a sensitive detection in the text also decides (sensitive-detections).
+          const detected = verdict.rules.includes("sensitive-detections");
+          assert.equal(verdict.sensitive, sensitive || labelled || detected);
+          if (!sensitive && detected) assert.ok(verdict.detections.length > 0);
         },
       ),
     );
@@ -172,7 +183,9 @@ describe("default policy", () => {
 });
 
 describe("compilePolicy", () => {
-  test("rules apply in order and the first match decides", () => {
+  // Until the language grew deny-overrides, the first matching rule decided and `public-first`
+  // won here. Now every rule is evaluated and any matching sensitive rule overrides normal ones.
+  test("a matching sensitive rule overrides an earlier normal one (deny-overrides)", () => {
     const parsed = parsePolicy(
       `version: v2
 rules:
@@ -180,8 +193,12 @@ rules:
     when: {labels: {any: [public]}}
     outcome: normal
     reason: public wins
+  - id: finance-stays
+    when: {labels: {any: [finance]}}
+    outcome: sensitive
+    reason: finance stays
   - id: catch-all
-    when: {}
+    when: {all: []}
     outcome: sensitive
     reason: everything else stays
 otherwise:
@@ -194,10 +211,44 @@ otherwise:
     if (!parsed.ok) return;
     const policy = compilePolicy(parsed.document);
     assert.equal(policy.version, "v2");
-    const pub = verdictOf(policy.evaluate(input(["public", "finance"])));
-    assert.deepEqual([pub.sensitive, pub.rules, pub.reason], [false, ["public-first"], "public wins"]);
+    const both = verdictOf(policy.evaluate(input(["public", "finance"])));
+    assert.deepEqual(
+      [both.sensitive, both.rules, both.reason],
+      [true, ["finance-stays", "catch-all"], "finance stays"],
+    );
     const other = verdictOf(policy.evaluate(input(["general"])));
     assert.deepEqual([other.sensitive, other.rules], [true, ["catch-all"]]);
+  });
+
+  test("normal rules decide, all of them in policy order, when no sensitive rule matches", () => {
+    const parsed = parsePolicy(
+      `version: v3
+rules:
+  - id: public
+    when: {labels: {any: [public]}}
+    outcome: normal
+    reason: public
+  - id: finance
+    when: {labels: {any: [finance]}}
+    outcome: sensitive
+    reason: finance
+  - id: everyone
+    when: {all: []}
+    outcome: normal
+    reason: everyone
+otherwise:
+  outcome: sensitive
+  reason: unmatched stays
+`,
+      "normal.yaml",
+    );
+    assert.equal(parsed.ok, true, JSON.stringify(parsed));
+    if (!parsed.ok) return;
+    const verdict = verdictOf(compilePolicy(parsed.document).evaluate(input(["public"])));
+    assert.deepEqual(
+      [verdict.sensitive, verdict.rules, verdict.reason],
+      [false, ["public", "everyone"], "public"],
+    );
   });
 
   test("an `otherwise: sensitive` policy makes unmatched conversations sensitive", () => {
@@ -209,6 +260,7 @@ otherwise:
   });
 });
 
+// `when: {}` became an error when a condition had to hold exactly one key; `all: []` always matches.
 describe("parsePolicy problems", () => {
   test("a valid minimal policy parses", () => {
     const parsed = parsePolicy(VALID, "ok.yaml");
@@ -237,7 +289,7 @@ describe("parsePolicy problems", () => {
     const problem = onlyProblem(`version: v1
 rules:
   - id: a
-    when: {}
+    when: {all: []}
     outcome: sensitive
     reason: r
     colour: red
@@ -270,11 +322,11 @@ otherwise:
     const problem = onlyProblem(`version: v1
 rules:
   - id: a
-    when: {}
+    when: {all: []}
     outcome: sensitive
     reason: r
   - id: a
-    when: {}
+    when: {all: []}
     outcome: normal
     reason: r
 otherwise:
@@ -289,11 +341,11 @@ otherwise:
     const problem = onlyProblem(`version: v1
 rules:
   - id: a
-    when: {}
+    when: {all: []}
     outcome: sensitive
     reason: r
   - id: Bad_Id
-    when: {}
+    when: {all: []}
     outcome: sensitive
     reason: r
 otherwise:
@@ -335,7 +387,7 @@ describe("loadPolicyFile", () => {
     const path = join(dir, "bad.yaml");
     await writeFile(
       path,
-      "version: v1\nrules:\n  - id: BAD\n    when: {}\n    outcome: normal\n    reason: r\n",
+      "version: v1\nrules:\n  - id: BAD\n    when: {all: []}\n    outcome: normal\n    reason: r\n",
     );
     const error = await loadPolicyFile(path).then(
       () => assert.fail("expected a PolicyLoadError"),

@@ -55,13 +55,33 @@ export interface SchemaIssue {
   atKey: boolean;
 }
 
-/** Flattens zod issues, giving each unknown key an issue of its own located at the key. */
+/**
+ * Flattens zod issues, giving each unknown key an issue of its own located at the key. A union
+ * that failed reports the issues of its one plausible branch (the one whose type fits the value).
+ */
 export function schemaIssues(error: z.ZodError): SchemaIssue[] {
-  return error.issues.flatMap((issue): SchemaIssue[] =>
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: "unknown key", atKey: true }))
-      : [{ path: issue.path, message: issue.message, atKey: false }],
-  );
+  return flattenIssues(error.issues, []);
+}
+
+type Issue = z.ZodError["issues"][number];
+
+function flattenIssues(issues: readonly Issue[], prefix: readonly PropertyKey[]): SchemaIssue[] {
+  return issues.flatMap((issue): SchemaIssue[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ path: [...path, key], message: "unknown key", atKey: true }));
+    }
+    if (issue.code === "invalid_union") {
+      const plausible = issue.errors.filter(
+        (branch) => !branch.some((inner) => inner.code === "invalid_type" && inner.path.length === 0),
+      );
+      if (plausible.length === 1 && plausible[0]) return flattenIssues(plausible[0], path);
+    }
+    if (issue.code === "invalid_key" && issue.issues[0]) {
+      return [{ path, message: `invalid key: ${issue.issues[0].message}`, atKey: true }];
+    }
+    return [{ path, message: issue.message, atKey: false }];
+  });
 }
 
 /** Turns zod issues into located problems. */

@@ -7,6 +7,7 @@ import { mintDevToken } from "../auth/index.ts";
 import { ConfigError, envTable, loadConfig, type Config } from "../config/index.ts";
 import { migrate } from "../db/migrate.ts";
 import { openPool } from "../db/pool.ts";
+import { CommandError, registerPolicyCommands } from "./policy-commands.ts";
 
 const exampleConfig = fileURLToPath(new URL("../../watershed.example.yaml", import.meta.url));
 
@@ -96,9 +97,12 @@ program
     console.log(envTable());
   });
 
+registerPolicyCommands(program, config);
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : `watershed: ${(error as Error).message}`);
+  const known = error instanceof ConfigError || error instanceof CommandError;
+  console.error(known ? (error as Error).message : `watershed: ${(error as Error).message}`);
   process.exit(error instanceof ConfigError ? 78 : 1);
 }

@@ -122,3 +122,13 @@ export async function selectRelayState(
   );
   return rows[0] ?? null;
 }
+
+/** Clears the sticky flag; only a security admin's audited declassification calls this. */
+export async function clearSensitive(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    `UPDATE conversations SET sensitive = false, sensitive_since = NULL, sensitive_reason = NULL,
+       sensitive_decision_id = NULL, updated_at = now()
+     WHERE id = $1::uuid`,
+    [id],
+  );
+}

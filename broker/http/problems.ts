@@ -10,6 +10,12 @@ export const ProblemType = {
   unsupportedMediaType: "unsupported-media-type",
   unauthenticated: "unauthenticated",
   notMember: "not-member",
+  forbidden: "forbidden",
+  invalidPolicy: "invalid-policy",
+  policyTestsFailed: "policy-tests-failed",
+  policyVersionConflict: "policy-version-conflict",
+  policyNotFound: "policy-not-found",
+  notSensitive: "not-sensitive",
   conversationNotFound: "conversation-not-found",
   messageNotFound: "message-not-found",
   notFound: "not-found",
@@ -28,6 +34,12 @@ const problemStatus: Record<ProblemType, number> = {
   "unsupported-media-type": 415,
   unauthenticated: 401,
   "not-member": 403,
+  forbidden: 403,
+  "invalid-policy": 422,
+  "policy-tests-failed": 422,
+  "policy-version-conflict": 409,
+  "policy-not-found": 404,
+  "not-sensitive": 409,
   "conversation-not-found": 404,
   "message-not-found": 404,
   "not-found": 404,
@@ -45,6 +57,12 @@ const problemTitle: Record<ProblemType, string> = {
   "unsupported-media-type": "The request body must be application/json",
   unauthenticated: "A valid bearer token is required",
   "not-member": "The caller is not a member of this conversation",
+  forbidden: "The caller lacks the role this action needs",
+  "invalid-policy": "The policy does not validate",
+  "policy-tests-failed": "The policy fails its own tests",
+  "policy-version-conflict": "This policy version is already stored with other content",
+  "policy-not-found": "No such policy version",
+  "not-sensitive": "The conversation is not sensitive",
   "conversation-not-found": "No such conversation",
   "message-not-found": "No such message, or it is not routed yet",
   "not-found": "No such resource",
@@ -58,6 +76,8 @@ export const problemTypeBase = "urn:watershed:problem:";
 export interface FieldError {
   path: string;
   message: string;
+  line?: number;
+  column?: number;
 }
 
 export class ProblemError extends Error {
@@ -67,6 +87,8 @@ export class ProblemError extends Error {
     readonly type: ProblemType,
     readonly detail?: string,
     readonly errors?: FieldError[],
+    /** Further members of the problem object (RFC 9457 extensions). */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail ?? problemTitle[type]);
     this.status = problemStatus[type];
@@ -79,6 +101,7 @@ export class ProblemError extends Error {
       status: this.status,
       ...(this.detail === undefined ? {} : { detail: this.detail }),
       ...(this.errors === undefined ? {} : { errors: this.errors }),
+      ...this.extensions,
       instance,
     };
   }

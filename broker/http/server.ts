@@ -10,6 +10,7 @@ import type { Principal, TokenVerifier } from "../auth/index.ts";
 import { AuthError } from "../auth/index.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { ProblemError, ProblemType } from "./problems.ts";
+import { registerPolicyRoutes, type PolicyApiDeps } from "./policy-routes.ts";
 import { registerConversationRoutes, type ApiDeps } from "./routes.ts";
 
 declare module "fastify" {
@@ -18,7 +19,7 @@ declare module "fastify" {
   }
 }
 
-export interface HttpDeps extends ApiDeps {
+export interface HttpDeps extends ApiDeps, PolicyApiDeps {
   verify: TokenVerifier;
   bodyLimitBytes: number;
   log: Logger;
@@ -69,6 +70,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       .send({ status: result.ok ? "ready" : "not-ready", checks: result.checks });
   });
   registerConversationRoutes(app, deps);
+  registerPolicyRoutes(app, deps);
   return app;
 }
 

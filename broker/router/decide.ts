@@ -3,18 +3,25 @@
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
 import type { EvaluationInput, EvaluationResult, Policy, Verdict } from "../../policies/index.ts";
-import type { Message, RoutingDecision } from "../../policies/model.ts";
+import type { Conversation, Message, RoutingDecision } from "../../policies/model.ts";
 import { markSensitive, selectConversation } from "../db/conversations.ts";
 import { insertDecision, selectDecision } from "../db/decisions.ts";
 import { inTransaction } from "../db/pool.ts";
 
 /** Every failure inside classification ends here: on-prem, with the reason recorded. */
 function failClosed(policyVersion: string, rule: string, reason: string): Verdict {
-  return { sensitive: true, policyVersion, rules: [rule], reason, detections: [] };
+  return {
+    sensitive: true,
+    policyVersion,
+    rules: [rule],
+    reason,
+    detections: [],
+    actions: { notify: false, redact: false, block: false },
+  };
 }
 
 /** The Policy contract says evaluate never throws; this holds even if an implementation does. */
-function evaluateSafely(policy: Policy, input: EvaluationInput): EvaluationResult {
+export function evaluateSafely(policy: Policy, input: EvaluationInput): EvaluationResult {
   try {
     return policy.evaluate(input);
   } catch (error) {
@@ -22,35 +29,55 @@ function evaluateSafely(policy: Policy, input: EvaluationInput): EvaluationResul
   }
 }
 
-export async function decide(pool: pg.Pool, policy: Policy, message: Message): Promise<RoutingDecision> {
+/** The verdict, or an on-prem one when evaluation failed: the broker and the CLI share this. */
+export function verdictOrFailClosed(policy: Policy, input: EvaluationInput): Verdict {
+  const result = evaluateSafely(policy, input);
+  return result.ok
+    ? result.verdict
+    : failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed.");
+}
+
+export function evaluationInput(conversation: Conversation, message: Message): EvaluationInput {
+  return {
+    conversation: {
+      id: conversation.id,
+      title: conversation.title,
+      labels: conversation.labels,
+      members: conversation.members,
+      externalParticipants: conversation.externalParticipants,
+      bindings: conversation.bindings,
+      sensitive: conversation.sensitivity.sensitive,
+    },
+    message: { id: message.id, sender: message.sender, text: message.text },
+  };
+}
+
+export interface Decided {
+  decision: RoutingDecision;
+  /** What the policy saw; null when a recorded decision was reused. */
+  input: EvaluationInput | null;
+}
+
+export async function decide(pool: pg.Pool, policy: Policy, message: Message): Promise<Decided> {
   return inTransaction(pool, async (client) => {
     const recorded = await selectDecision(client, message.id);
-    if (recorded) return recorded;
+    if (recorded) return { decision: recorded, input: null };
 
     // FOR UPDATE: a declassification or label change cannot interleave with this decision.
     const conversation = await selectConversation(client, message.conversationId, { forUpdate: true });
     let verdict: Verdict;
+    let input: EvaluationInput | null = null;
     let sticky = false;
     if (!conversation) {
       verdict = failClosed(policy.version, "fail-closed:unknown-conversation", "Unknown conversation.");
     } else {
-      const result = evaluateSafely(policy, {
-        conversation: {
-          id: conversation.id,
-          labels: conversation.labels,
-          members: conversation.members,
-          externalParticipants: conversation.externalParticipants,
-          bindings: conversation.bindings,
-          sensitive: conversation.sensitivity.sensitive,
-        },
-        message: { id: message.id, sender: message.sender, text: message.text },
-      });
-      if (result.ok) {
-        verdict = result.verdict;
-        sticky = verdict.sensitive && !conversation.sensitivity.sensitive;
-      } else {
-        verdict = failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed.");
-      }
+      input = evaluationInput(conversation, message);
+      const result = evaluateSafely(policy, input);
+      verdict = result.ok
+        ? result.verdict
+        : failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed.");
+      // A failed evaluation keeps this message on-prem but does not mark the conversation for good.
+      sticky = result.ok && verdict.sensitive && !conversation.sensitivity.sensitive;
     }
 
     const decision: RoutingDecision = {
@@ -74,6 +101,6 @@ export async function decide(pool: pg.Pool, policy: Policy, message: Message): P
       );
     }
     await insertDecision(client, decision);
-    return decision;
+    return { decision, input };
   });
 }

@@ -2,13 +2,15 @@
 // Nothing is acknowledged before the decision, the sticky flag and both publishes are durable.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type pg from "pg";
-import type { Policy } from "../../policies/index.ts";
+import type { EvaluationInput, Policy } from "../../policies/index.ts";
+import type { RoutingDecision } from "../../policies/model.ts";
+import { insertShadowDifference } from "../db/shadow.ts";
 import { decode, encode, IngressEnvelope, type RoutedEnvelope } from "../nats/envelope.ts";
 import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
 import { partitionOf, type Topology } from "../nats/topology.ts";
 import { contextFrom, counters, inSpan, traceHeaders } from "../telemetry/index.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { decide } from "./decide.ts";
+import { decide, evaluateSafely } from "./decide.ts";
 
 export interface RouterDeps {
   pool: pg.Pool;
@@ -16,6 +18,8 @@ export interface RouterDeps {
   topo: Topology;
   /** The active policy; read per message so a new version applies from the next message on. */
   policy: () => Policy;
+  /** A candidate run beside the active policy: differences are recorded, never acted on. */
+  shadow: () => Policy | null;
   log: Logger;
 }
 
@@ -42,7 +46,7 @@ async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
     "watershed.route",
     contextFrom(msg.headers),
     async (span) => {
-      const decision = await decide(deps.pool, deps.policy(), message);
+      const { decision, input } = await decide(deps.pool, deps.policy(), message);
       span.setAttribute("watershed.zone", decision.zone);
       span.setAttribute("watershed.policy_version", decision.policyVersion);
       const routed: RoutedEnvelope = { message, decision, ingressSeq: msg.seq };
@@ -54,6 +58,7 @@ async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
       }
       msg.ack();
       counters.routed.add(1, { zone: decision.zone });
+      if (input) await recordShadow(deps, input, decision);
       log.debug(
         {
           messageId: message.id,
@@ -66,4 +71,23 @@ async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
     },
     { "watershed.message_id": message.id, "watershed.conversation_id": message.conversationId },
   );
+}
+
+/** Evaluates the shadow candidate on what the active policy saw; only differences are stored. */
+async function recordShadow(
+  deps: RouterDeps,
+  input: EvaluationInput,
+  active: RoutingDecision,
+): Promise<void> {
+  const shadow = deps.shadow();
+  if (!shadow || shadow.version === active.policyVersion) return;
+  try {
+    const result = evaluateSafely(shadow, input);
+    const zone = !result.ok || result.verdict.sensitive ? "onprem" : "cloud";
+    const rules = result.ok ? result.verdict.rules : ["fail-closed:evaluation-error"];
+    if (zone !== active.zone)
+      await insertShadowDifference(deps.pool, active, { version: shadow.version, zone, rules });
+  } catch (error) {
+    deps.log.warn({ err: error, messageId: active.messageId }, "shadow evaluation not recorded");
+  }
 }
