@@ -94,6 +94,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
         startRouter({
           pool,
           js: nats.js,
+          nc: nats.nc,
           topo,
           policy: policies.active,
           shadow: policies.shadow,

@@ -10,6 +10,7 @@ import {
   type DetectorDefinition,
 } from "./detectors/index.ts";
 import type { Detection } from "./model.ts";
+import { unboundedRepeatProblem } from "./pattern-bounds.ts";
 import type { CustomDetector, PolicyDocument } from "./schema.ts";
 
 interface BuiltinChoice {
@@ -41,6 +42,8 @@ export function customDefinition(custom: CustomDetector): DetectorDefinition {
 
 /** Why the detector cannot compile, or null when it can. */
 export function detectorCompileProblem(definition: DetectorDefinition): string | null {
+  const unbounded = unboundedRepeatProblem(definition.pattern);
+  if (unbounded !== null) return unbounded;
   try {
     compileDetectors([definition]);
     return null;

@@ -106,6 +106,8 @@ export const RoutingDecision = z.strictObject({
   /** The reason shown to users when the message stays on-prem. */
   reason: z.string().nullable(),
   detections: z.array(Detection),
+  /** What the deciding rules asked for: notify the sender, redact when relaying, block. */
+  actions: z.array(z.enum(["notify", "redact", "block"])).default([]),
   decidedAt: z.iso.datetime(),
 });
 export type RoutingDecision = z.infer<typeof RoutingDecision>;

@@ -170,7 +170,7 @@ ${OTHERWISE}`,
 detectors:
   custom:
     - type: iban
-      pattern: 'XX\\d+'
+      pattern: 'XX\\d{1,8}'
 rules: []
 ${OTHERWISE}`);
     assert.deepEqual(where(problem), [4, 13, "detectors.custom.0.type"]);
@@ -181,8 +181,8 @@ ${OTHERWISE}`);
     const problem = onlyProblem(`version: v
 detectors:
   custom:
-    - {type: badge, pattern: 'B\\d+'}
-    - {type: badge, pattern: 'C\\d+'}
+    - {type: badge, pattern: 'B\\d{1,8}'}
+    - {type: badge, pattern: 'C\\d{1,8}'}
 rules: []
 ${OTHERWISE}`);
     assert.deepEqual(where(problem), [5, 14, "detectors.custom.1.type"]);
@@ -194,7 +194,7 @@ ${OTHERWISE}`);
 detectors:
   custom:
     - type: badge
-      pattern: 'B(\\d+'
+      pattern: 'B(\\d{1,8}'
 rules: []
 ${OTHERWISE}`);
     assert.deepEqual(where(problem), [5, 16, "detectors.custom.0.pattern"]);
@@ -218,7 +218,7 @@ ${OTHERWISE}`);
 detectors:
   custom:
     - type: badge
-      pattern: 'B\\d+'
+      pattern: 'B\\d{1,8}'
       requireKeyword: true
 rules: []
 ${OTHERWISE}`);
@@ -229,7 +229,7 @@ ${OTHERWISE}`);
     const problem = onlyProblem(`version: v
 detectors:
   custom:
-    - {type: Badge_ID, pattern: 'B\\d+'}
+    - {type: Badge_ID, pattern: 'B\\d{1,8}'}
 rules: []
 ${OTHERWISE}`);
     assert.deepEqual(where(problem), [4, 14, "detectors.custom.0.type"]);

@@ -14,6 +14,7 @@ interface DecisionRow {
   rules: string[];
   reason: string | null;
   detections: Detection[];
+  actions: RoutingDecision["actions"];
   decided_at: Date;
 }
 
@@ -28,12 +29,13 @@ export function toDecision(row: DecisionRow): RoutingDecision {
     rules: row.rules,
     reason: row.reason,
     detections: row.detections,
+    actions: row.actions,
     decidedAt: row.decided_at.toISOString(),
   };
 }
 
 export const decisionColumns =
-  "id, message_id, conversation_id, zone, sensitive, policy_version, rules, reason, detections, decided_at";
+  "id, message_id, conversation_id, zone, sensitive, policy_version, rules, reason, detections, actions, decided_at";
 export type { DecisionRow };
 
 export async function selectDecision(db: Queryable, messageId: string): Promise<RoutingDecision | null> {
@@ -47,9 +49,9 @@ export async function selectDecision(db: Queryable, messageId: string): Promise<
 export async function insertDecision(db: Queryable, decision: RoutingDecision): Promise<void> {
   await db.query(
     `INSERT INTO routing_decisions (id, message_id, conversation_id, zone, sensitive, policy_version, rules,
-       reason, detections, decided_at)
+       reason, detections, actions, decided_at)
      VALUES ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::boolean, $6::text, $7::text[], $8::text, $9::jsonb,
-       $10::timestamptz)`,
+       $10::text[], $11::timestamptz)`,
     [
       decision.id,
       decision.messageId,
@@ -60,6 +62,7 @@ export async function insertDecision(db: Queryable, decision: RoutingDecision): 
       decision.rules,
       decision.reason,
       JSON.stringify(decision.detections),
+      decision.actions,
       decision.decidedAt,
     ],
   );

@@ -45,6 +45,7 @@ function messageView({ message, decision }: MessageWithDecision) {
       rules: decision.rules,
       reason: decision.reason,
       detections: decision.detections,
+      actions: decision.actions,
       decidedAt: decision.decidedAt,
     },
   };

@@ -22,6 +22,8 @@ export interface Topology {
   routerConsumer(partition: number): string;
   relayConsumer(partition: number): string;
   storeConsumer: string;
+  /** Core NATS subject of notices to senders (a `notify` action). */
+  noticeSubject: string;
 }
 
 export function topology(prefix: string, partitions: number): Topology {
@@ -42,6 +44,7 @@ export function topology(prefix: string, partitions: number): Topology {
     routerConsumer: (p) => `router-${p}`,
     relayConsumer: (p) => `relay-${p}`,
     storeConsumer: "store",
+    noticeSubject: `${prefix}.notices`,
   };
 }
 

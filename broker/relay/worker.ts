@@ -8,6 +8,7 @@ import {
   ConnectorRateLimitedError,
   type Connector,
 } from "../../connectors/index.ts";
+import { redact } from "../../policies/index.ts";
 import type { Binding } from "../../policies/model.ts";
 import { selectRelayState } from "../db/conversations.ts";
 import { insertExternalId, selectExternalId } from "../db/external-ids.ts";
@@ -83,7 +84,11 @@ async function deliver(
   // Delivered before a crash or a lost ack: never send it twice.
   if ((await selectExternalId(deps.pool, message.id, connector.kind)) !== null) return "done";
   try {
-    const result = await connector.send({ message, binding });
+    // A `redact` rule lets the message out with each detected span replaced by its type.
+    const outgoing = envelope.decision.actions.includes("redact")
+      ? { ...message, text: redact(message.text, envelope.decision.detections) }
+      : message;
+    const result = await connector.send({ message: outgoing, binding });
     await insertExternalId(deps.pool, message.id, connector.kind, result.externalId);
     counters.relayed.add(1, { connector: connector.kind });
     return "done";

@@ -90,6 +90,7 @@ export async function decide(pool: pg.Pool, policy: Policy, message: Message): P
       rules: verdict.rules,
       reason: verdict.reason,
       detections: verdict.detections,
+      actions: (Object.keys(verdict.actions) as Array<keyof Verdict["actions"]>).filter((a) => verdict.actions[a]),
       decidedAt: new Date().toISOString(),
     };
     if (sticky) {

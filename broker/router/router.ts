@@ -1,6 +1,7 @@
 // The router: INGRESS -> decision -> ONPREM (every message) and RELAY (normal only) -> ack.
 // Nothing is acknowledged before the decision, the sticky flag and both publishes are durable.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import type { EvaluationInput, Policy } from "../../policies/index.ts";
 import type { RoutingDecision } from "../../policies/model.ts";
@@ -15,6 +16,7 @@ import { decide, evaluateSafely } from "./decide.ts";
 export interface RouterDeps {
   pool: pg.Pool;
   js: JetStreamClient;
+  nc: NatsConnection;
   topo: Topology;
   /** The active policy; read per message so a new version applies from the next message on. */
   policy: () => Policy;
@@ -58,6 +60,7 @@ async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
       }
       msg.ack();
       counters.routed.add(1, { zone: decision.zone });
+      if (input && decision.actions.includes("notify")) notifySender(deps, message.sender.id, decision);
       if (input) await recordShadow(deps, input, decision);
       log.debug(
         {
@@ -71,6 +74,27 @@ async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
     },
     { "watershed.message_id": message.id, "watershed.conversation_id": message.conversationId },
   );
+}
+
+/**
+ * Tells on-prem clients that a rule asked to notify the sender (core NATS, best effort: the
+ * decision and its reason are also at GET /v1/messages/{id}). Only on the first decision.
+ */
+function notifySender(deps: RouterDeps, senderId: string, decision: RoutingDecision): void {
+  const notice = {
+    messageId: decision.messageId,
+    conversationId: decision.conversationId,
+    senderId,
+    zone: decision.zone,
+    rules: decision.rules,
+    reason: decision.reason,
+    detections: decision.detections.map((d) => d.type),
+  };
+  try {
+    deps.nc.publish(deps.topo.noticeSubject, encode(notice));
+  } catch (error) {
+    deps.log.warn({ err: error, messageId: decision.messageId }, "notice not published");
+  }
 }
 
 /** Evaluates the shadow candidate on what the active policy saw; only differences are stored. */

@@ -51,6 +51,8 @@ CREATE TABLE routing_decisions (
   reason text,
   -- Type, offsets and confidence only; never the matched text.
   detections jsonb NOT NULL DEFAULT '[]',
+  -- Actions the deciding rules asked for: notify, redact, block.
+  actions text[] NOT NULL DEFAULT '{}',
   decided_at timestamptz NOT NULL DEFAULT now()
 );
 
