@@ -31,8 +31,8 @@ const residentId = "11010519491231002X";
 async function testPolicy(dir: string): Promise<string> {
   const base = await readFile(defaultPolicyPath, "utf8");
   const withNotify = base.replace(
-    /(  - id: sensitive-detections\n[\s\S]*?    outcome: sensitive\n)/,
-    "$1    actions: [notify]\n",
+    / {2}- id: sensitive-detections\n[\s\S]*? {4}outcome: sensitive\n/,
+    (rule) => `${rule}    actions: [notify]\n`,
   );
   assert.notEqual(withNotify, base);
   const withRedact = withNotify.replace(
@@ -92,9 +92,7 @@ describe("content detections through the broker", () => {
     await db?.drop();
   });
 
-  async function routed(
-    id: string,
-  ): Promise<{
+  async function routed(id: string): Promise<{
     zone: string;
     rules: string[];
     detections: Array<Record<string, unknown>>;
