@@ -74,7 +74,13 @@ export function checkReferences(doc: PolicyDocument, ctx: z.RefinementCtx): void
   const checkDetected = (detected: DetectedCondition, at: Path) =>
     detected.types?.forEach((type, index) => {
       if (enabled.has(type)) return;
-      problem([...at, "types", index], `detector '${type}' is not enabled in this policy`);
+      const known = (builtinDetectorTypes as readonly string[]).includes(type);
+      problem(
+        [...at, "types", index],
+        known
+          ? `detector '${type}' is not enabled in this policy`
+          : `unknown detector '${type}' (built-in: ${builtinDetectorTypes.join(", ")}; or define a custom one)`,
+      );
     });
   const walk = (condition: Condition, at: Path): void => {
     if (typeof condition !== "object" || condition === null) return;

@@ -145,7 +145,7 @@ rules:
     reason: r
 ${OTHERWISE}`);
     assert.deepEqual(where(problem), [4, 38, "rules.0.when.file.detected.types.0"]);
-    assert.match(problem.message, /detector 'credit-card' is not enabled/);
+    assert.match(problem.message, /unknown detector 'credit-card' \(built-in: payment-card,/);
   });
 
   test("a custom detector type may be used once defined", () => {

@@ -46,10 +46,21 @@ export async function classifyStream(
   };
   for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
     report.lines++;
-    if (raw.trim() === "") continue;
+    if (raw.trim() === "") {
+      // Still one output line per input line, so outputs can be paired with inputs.
+      await write({ line: report.lines, skipped: "empty line" });
+      continue;
+    }
     let parsed: z.infer<typeof ClassifyLine>;
     try {
-      const result = ClassifyLine.safeParse(JSON.parse(raw));
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        // JSON.parse quotes the start of the input in its message: never echo message text.
+        throw new Error("not valid JSON");
+      }
+      const result = ClassifyLine.safeParse(json);
       if (!result.success) {
         const issue = schemaIssues(result.error)[0];
         throw new Error(`${issue?.path.join(".") || "(line)"}: ${issue?.message}`);

@@ -7,6 +7,7 @@ import { mintDevToken } from "../auth/index.ts";
 import { ConfigError, envTable, loadConfig, type Config } from "../config/index.ts";
 import { migrate } from "../db/migrate.ts";
 import { openPool } from "../db/pool.ts";
+import { PolicyLoadError } from "../../policies/index.ts";
 import { CommandError, registerPolicyCommands } from "./policy-commands.ts";
 
 const exampleConfig = fileURLToPath(new URL("../../watershed.example.yaml", import.meta.url));
@@ -102,7 +103,8 @@ registerPolicyCommands(program, config);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const known = error instanceof ConfigError || error instanceof CommandError;
+  const known =
+    error instanceof ConfigError || error instanceof CommandError || error instanceof PolicyLoadError;
   console.error(known ? (error as Error).message : `watershed: ${(error as Error).message}`);
   process.exit(error instanceof ConfigError ? 78 : 1);
 }

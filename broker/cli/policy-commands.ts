@@ -40,7 +40,10 @@ export function parseSince(value: string, now = Date.now()): Date {
     const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[relative[2] as "d" | "h" | "m"];
     return new Date(now - Number(relative[1]) * unit);
   }
-  const date = new Date(value);
+  // Only an ISO date: `new Date("7")` would read a forgotten unit as July 2001.
+  const date = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
+    ? new Date(value)
+    : new Date(NaN);
   if (Number.isNaN(date.getTime()))
     throw new CommandError(`--since: expected e.g. 7d, 12h, 30m or an ISO date, got '${value}'`);
   return date;

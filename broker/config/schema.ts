@@ -22,7 +22,7 @@ export const ConfigSchema = z.strictObject({
         .min(1)
         .default("postgres://postgres@127.0.0.1:5432/watershed")
         .describe("Connection URL; the database is created on first start when missing."),
-      poolSize: positiveInt.max(200).default(10).describe("Connections in the pool."),
+      poolSize: positiveInt.max(200).default(20).describe("Connections in the pool."),
     })
     .prefault({}),
   nats: z

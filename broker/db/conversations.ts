@@ -4,7 +4,7 @@ import type { Binding, Conversation } from "../../policies/model.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-interface ConversationRow {
+export interface ConversationRow {
   id: string;
   title: string;
   labels: string[];
@@ -12,17 +12,18 @@ interface ConversationRow {
   external_participants: boolean;
   bindings: Binding[];
   sensitive: boolean;
-  sensitive_since: Date | null;
+  // Dates arrive as Date from a column, as an ISO string from to_jsonb(): both are accepted.
+  sensitive_since: Date | string | null;
   sensitive_reason: string | null;
   sensitive_decision_id: string | null;
-  created_at: Date;
-  updated_at: Date;
+  created_at: Date | string;
+  updated_at: Date | string;
 }
 
 const columns = `id, title, labels, members, external_participants, bindings, sensitive, sensitive_since,
   sensitive_reason, sensitive_decision_id, created_at, updated_at`;
 
-function toConversation(row: ConversationRow): Conversation {
+export function toConversation(row: ConversationRow): Conversation {
   return {
     id: row.id,
     title: row.title,
@@ -32,12 +33,12 @@ function toConversation(row: ConversationRow): Conversation {
     bindings: row.bindings,
     sensitivity: {
       sensitive: row.sensitive,
-      since: row.sensitive_since?.toISOString() ?? null,
+      since: row.sensitive_since === null ? null : new Date(row.sensitive_since).toISOString(),
       reason: row.sensitive_reason,
       decisionId: row.sensitive_decision_id,
     },
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
   };
 }
 
@@ -96,31 +97,28 @@ export async function updateConversation(
   return rows[0] ? toConversation(rows[0]) : null;
 }
 
-/** Sticky: only ever sets the flag; the WHERE keeps the first reason and decision. */
-export async function markSensitive(
-  db: Queryable,
-  id: string,
-  reason: string,
-  decisionId: string,
-): Promise<void> {
-  await db.query(
-    `UPDATE conversations SET sensitive = true, sensitive_since = now(), sensitive_reason = $2::text,
-       sensitive_decision_id = $3::uuid, updated_at = now()
-     WHERE id = $1::uuid AND NOT sensitive`,
-    [id, reason, decisionId],
-  );
+export interface RelayState {
+  /** The live sticky flag: the relay re-reads it before every send. */
+  sensitive: boolean;
+  bindings: Binding[];
+  /** Connectors that already delivered this message (their external id is recorded). */
+  deliveredTo: string[];
 }
 
-/** What the relay needs at send time: the live sticky flag and the cloud bindings. */
+/** What the relay needs at send time, in one round trip. */
 export async function selectRelayState(
   db: Queryable,
-  id: string,
-): Promise<{ sensitive: boolean; bindings: Binding[] } | null> {
-  const { rows } = await db.query<{ sensitive: boolean; bindings: Binding[] }>(
-    "SELECT sensitive, bindings FROM conversations WHERE id = $1::uuid",
-    [id],
+  conversationId: string,
+  messageId: string,
+): Promise<RelayState | null> {
+  const { rows } = await db.query<{ sensitive: boolean; bindings: Binding[]; delivered_to: string[] }>(
+    `SELECT c.sensitive, c.bindings,
+       ARRAY(SELECT connector FROM external_ids WHERE message_id = $2::uuid) AS delivered_to
+     FROM conversations c WHERE c.id = $1::uuid`,
+    [conversationId, messageId],
   );
-  return rows[0] ?? null;
+  const row = rows[0];
+  return row ? { sensitive: row.sensitive, bindings: row.bindings, deliveredTo: row.delivered_to } : null;
 }
 
 /** Clears the sticky flag; only a security admin's audited declassification calls this. */

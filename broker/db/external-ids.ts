@@ -3,18 +3,6 @@ import type pg from "pg";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-export async function selectExternalId(
-  db: Queryable,
-  messageId: string,
-  connector: string,
-): Promise<string | null> {
-  const { rows } = await db.query<{ external_id: string }>(
-    "SELECT external_id FROM external_ids WHERE message_id = $1::uuid AND connector = $2::text",
-    [messageId, connector],
-  );
-  return rows[0]?.external_id ?? null;
-}
-
 export async function insertExternalId(
   db: Queryable,
   messageId: string,

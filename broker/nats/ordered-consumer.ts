@@ -1,6 +1,9 @@
 // Runs one handler loop per partition consumer. Each consumer allows one message in flight
 // (max_ack_pending 1), so whichever broker process holds it, a partition is handled in order.
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+//
+// Each loop asks for the next message only once it has finished with the last one, so no pull
+// request stands open against a consumer that cannot deliver while its message is unacknowledged.
+import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../telemetry/log.ts";
 
 export interface ConsumerLoops {
@@ -9,6 +12,9 @@ export interface ConsumerLoops {
 
 /** Handles one message; it must ack, nak or term it. A throw naks with `retryDelayMs`. */
 export type MessageHandler = (message: JsMsg) => Promise<void>;
+
+/** How long one pull waits for a message before asking again. */
+const pullExpiresMs = 5000;
 
 export function runConsumerLoops(
   js: JetStreamClient,
@@ -19,15 +25,26 @@ export function runConsumerLoops(
   retryDelayMs = 1000,
 ): ConsumerLoops {
   let stopping = false;
-  const active = new Set<{ stop(): void }>();
-  const loops = consumerNames.map(async (name) => {
+  const abort = new AbortController();
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      abort.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+
+  const pulls = new Set<{ stop(): void }>();
+  const loop = async (name: string) => {
+    let consumer: Consumer | null = null;
     while (!stopping) {
       try {
-        const consumer = await js.consumers.get(stream, name);
-        const messages = await consumer.consume({ max_messages: 1 });
-        active.add(messages);
+        consumer ??= await js.consumers.get(stream, name);
+        const pull = await consumer.fetch({ max_messages: 1, expires: pullExpiresMs });
+        pulls.add(pull);
         try {
-          for await (const message of messages) {
+          for await (const message of pull) {
             try {
               await handler(message);
             } catch (error) {
@@ -37,22 +54,25 @@ export function runConsumerLoops(
               );
               message.nak(retryDelayMs);
             }
-            if (stopping) break;
           }
         } finally {
-          active.delete(messages);
+          pulls.delete(pull);
         }
       } catch (error) {
         if (stopping) break;
+        consumer = null;
         log.warn({ err: error, stream, consumer: name }, "consumer loop failed; restarting");
-        await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+        await pause(retryDelayMs);
       }
     }
-  });
+  };
+  const loops = consumerNames.map(loop);
   return {
     async stop() {
       stopping = true;
-      for (const messages of active) messages.stop();
+      abort.abort();
+      // Waiting pulls end now; a message in hand is finished (and acknowledged) first.
+      for (const pull of pulls) pull.stop();
       await Promise.allSettled(loops);
     },
   };

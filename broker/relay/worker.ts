@@ -11,7 +11,7 @@ import {
 import { redact } from "../../policies/index.ts";
 import type { Binding } from "../../policies/model.ts";
 import { selectRelayState } from "../db/conversations.ts";
-import { insertExternalId, selectExternalId } from "../db/external-ids.ts";
+import { insertExternalId } from "../db/external-ids.ts";
 import { decode, encode, RoutedEnvelope, type DeadLetter } from "../nats/envelope.ts";
 import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
 import { partitionOf, type Topology } from "../nats/topology.ts";
@@ -54,7 +54,7 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
     contextFrom(msg.headers),
     async () => {
       // Fail closed: relay only what was decided for the cloud and whose conversation is still normal.
-      const state = await selectRelayState(deps.pool, message.conversationId);
+      const state = await selectRelayState(deps.pool, message.conversationId, message.id);
       if (decision.zone !== "cloud" || state === null || state.sensitive) {
         log.info(
           { messageId: message.id, conversationId: message.conversationId },
@@ -64,6 +64,8 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
         return;
       }
       for (const connector of deps.connectors) {
+        // Delivered before a crash or a lost ack: never send it twice.
+        if (state.deliveredTo.includes(connector.kind)) continue;
         const binding = state.bindings.find((b) => b.connector === connector.kind) ?? null;
         const outcome = await deliver(deps, connector, { envelope, binding }, msg);
         if (outcome === "retry") return;
@@ -81,8 +83,6 @@ async function deliver(
   msg: JsMsg,
 ): Promise<"done" | "retry"> {
   const { message } = envelope;
-  // Delivered before a crash or a lost ack: never send it twice.
-  if ((await selectExternalId(deps.pool, message.id, connector.kind)) !== null) return "done";
   try {
     // A `redact` rule lets the message out with each detected span replaced by its type.
     const outgoing = envelope.decision.actions.includes("redact")

@@ -4,9 +4,7 @@ import type pg from "pg";
 import { uuidv7 } from "uuidv7";
 import type { EvaluationInput, EvaluationResult, Policy, Verdict } from "../../policies/index.ts";
 import type { Conversation, Message, RoutingDecision } from "../../policies/model.ts";
-import { markSensitive, selectConversation } from "../db/conversations.ts";
-import { insertDecision, selectDecision } from "../db/decisions.ts";
-import { inTransaction } from "../db/pool.ts";
+import { recordDecision, selectDecision, selectDecisionContext } from "../db/decisions.ts";
 
 /** Every failure inside classification ends here: on-prem, with the reason recorded. */
 function failClosed(policyVersion: string, rule: string, reason: string): Verdict {
@@ -58,50 +56,50 @@ export interface Decided {
   input: EvaluationInput | null;
 }
 
+/**
+ * Two round trips and one commit: read the recorded decision and the conversation in one query, then
+ * record the decision and the sticky flag in one statement. No lock is needed because one
+ * partition decides one message at a time, and only the router of a conversation's partition
+ * ever sets its flag.
+ */
 export async function decide(pool: pg.Pool, policy: Policy, message: Message): Promise<Decided> {
-  return inTransaction(pool, async (client) => {
-    const recorded = await selectDecision(client, message.id);
-    if (recorded) return { decision: recorded, input: null };
+  const { recorded, conversation } = await selectDecisionContext(pool, message.conversationId, message.id);
+  if (recorded) return { decision: recorded, input: null };
 
-    // FOR UPDATE: a declassification or label change cannot interleave with this decision.
-    const conversation = await selectConversation(client, message.conversationId, { forUpdate: true });
-    let verdict: Verdict;
-    let input: EvaluationInput | null = null;
-    let sticky = false;
-    if (!conversation) {
-      verdict = failClosed(policy.version, "fail-closed:unknown-conversation", "Unknown conversation.");
-    } else {
-      input = evaluationInput(conversation, message);
-      const result = evaluateSafely(policy, input);
-      verdict = result.ok
-        ? result.verdict
-        : failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed.");
-      // A failed evaluation keeps this message on-prem but does not mark the conversation for good.
-      sticky = result.ok && verdict.sensitive && !conversation.sensitivity.sensitive;
-    }
+  let verdict: Verdict;
+  let input: EvaluationInput | null = null;
+  let sticky = false;
+  if (!conversation) {
+    verdict = failClosed(policy.version, "fail-closed:unknown-conversation", "Unknown conversation.");
+  } else {
+    input = evaluationInput(conversation, message);
+    const result = evaluateSafely(policy, input);
+    verdict = result.ok
+      ? result.verdict
+      : failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed.");
+    // A failed evaluation keeps this message on-prem but does not mark the conversation for good.
+    sticky = result.ok && verdict.sensitive && !conversation.sensitivity.sensitive;
+  }
 
-    const decision: RoutingDecision = {
-      id: uuidv7(),
-      messageId: message.id,
-      conversationId: message.conversationId,
-      zone: verdict.sensitive ? "onprem" : "cloud",
-      sensitive: verdict.sensitive,
-      policyVersion: verdict.policyVersion,
-      rules: verdict.rules,
-      reason: verdict.reason,
-      detections: verdict.detections,
-      actions: (Object.keys(verdict.actions) as Array<keyof Verdict["actions"]>).filter((a) => verdict.actions[a]),
-      decidedAt: new Date().toISOString(),
-    };
-    if (sticky) {
-      await markSensitive(
-        client,
-        message.conversationId,
-        verdict.reason ?? verdict.rules.join(", "),
-        decision.id,
-      );
-    }
-    await insertDecision(client, decision);
-    return { decision, input };
-  });
+  const decision: RoutingDecision = {
+    id: uuidv7(),
+    messageId: message.id,
+    conversationId: message.conversationId,
+    zone: verdict.sensitive ? "onprem" : "cloud",
+    sensitive: verdict.sensitive,
+    policyVersion: verdict.policyVersion,
+    rules: verdict.rules,
+    reason: verdict.reason,
+    detections: verdict.detections,
+    actions: (Object.keys(verdict.actions) as Array<keyof Verdict["actions"]>).filter(
+      (a) => verdict.actions[a],
+    ),
+    decidedAt: new Date().toISOString(),
+  };
+  const stickyReason = sticky ? (verdict.reason ?? verdict.rules.join(", ")) : null;
+  if (await recordDecision(pool, decision, stickyReason)) return { decision, input };
+  // Recorded meanwhile by an earlier delivery whose acknowledgement was lost: that one stands.
+  const existing = await selectDecision(pool, message.id);
+  if (!existing) throw new Error(`decision for ${message.id} neither recorded nor found`);
+  return { decision: existing, input: null };
 }

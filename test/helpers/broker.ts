@@ -23,7 +23,7 @@ export interface TestConfigOptions {
 export function testConfigInput(options: TestConfigOptions): ConfigInput {
   const base: ConfigInput = {
     http: { host: "127.0.0.1", port: 0 },
-    postgres: { url: options.databaseUrl, poolSize: 5 },
+    postgres: { url: options.databaseUrl, poolSize: 12 },
     nats: { servers: [natsUrl], prefix: options.prefix, partitions: 8, ackWaitMs: 3000 },
     auth: { issuer: testIssuer, audience: testAudience, jwksFile: options.jwksFile, algorithms: ["ES256"] },
     relay: { maxAttempts: 20, backoffBaseMs: 100, backoffMaxMs: 1000 },
