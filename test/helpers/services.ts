@@ -41,14 +41,16 @@ export function randomPrefix(): string {
   return `t${randomBytes(5).toString("hex")}`;
 }
 
-/** Deletes every stream of a test prefix. */
+/** Deletes every stream and bucket of a test prefix. */
 export async function deleteStreams(prefix: string): Promise<void> {
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
+    // The four streams and the policy KV bucket (a stream named KV_<bucket>).
     for (const suffix of ["INGRESS", "ONPREM", "RELAY", "DLQ"]) {
       await jsm.streams.delete(`${prefix.toUpperCase()}_${suffix}`).catch(() => false);
     }
+    await jsm.streams.delete(`KV_${prefix.toUpperCase()}_POLICY`).catch(() => false);
   } finally {
     await nc.close();
   }

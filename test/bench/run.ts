@@ -1,0 +1,665 @@
+// `npm run bench`: measures the raw limits of the local NATS and PostgreSQL, the broker end to end,
+// classification alone and the process's memory, all in this one process and one run, and writes
+// docs/benchmarks.md. Nothing here asserts a speed; a part that fails is reported and the rest runs.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { availableParallelism, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { benchClassification, type ClassifyResult } from "./classify.ts";
+import { benchEndToEnd, type EndToEndOutcome, type RunResult } from "./end-to-end.ts";
+import { benchJetStream, benchPostgres, type JetStreamResult, type PostgresResult } from "./raw.ts";
+import { randomPrefix } from "../helpers/services.ts";
+import {
+  envInt,
+  envIntList,
+  errorText,
+  markdownTable,
+  MiB,
+  ms,
+  num,
+  percent,
+  rate,
+  type Column,
+  type Percentiles,
+} from "./util.ts";
+
+const outputPath =
+  process.env.BENCH_OUTPUT ?? fileURLToPath(new URL("../../docs/benchmarks.md", import.meta.url));
+
+const settings = {
+  raw: {
+    messages: envInt("BENCH_RAW_MESSAGES", 20_000),
+    inFlight: envInt("BENCH_RAW_INFLIGHT", 256),
+    rows: envInt("BENCH_RAW_ROWS", 50_000),
+    batch: envInt("BENCH_RAW_BATCH", 500),
+    bytes: envInt("BENCH_BYTES", 1024),
+  },
+  e2e: {
+    messages: envInt("BENCH_MESSAGES", 3000),
+    conversations: envInt("BENCH_CONVERSATIONS", 100),
+    sensitivePercent: envInt("BENCH_SENSITIVE_PERCENT", 30),
+    textBytes: envInt("BENCH_BYTES", 1024),
+    httpConcurrency: envIntList("BENCH_CONCURRENCY", [32, 128], 0).filter((c) => c > 0),
+    natsInFlight: envInt("BENCH_NATS_INFLIGHT", 128, 0),
+    partitions: envInt("BENCH_PARTITIONS", 16),
+    poolSize: envInt("BENCH_POOL_SIZE", 10),
+    warmupMessages: envInt("BENCH_WARMUP_MESSAGES", 300, 0),
+    drainTimeoutMs: envInt("BENCH_DRAIN_TIMEOUT_S", 60) * 1000,
+  },
+  classify: {
+    durationMs: envInt("BENCH_CLASSIFY_MS", 1500),
+    shortBytes: 60,
+    largeBytes: 64 * 1024,
+  },
+};
+
+/** The environment variables that size the run, with the values used. */
+const knobs: Array<[string, string, string]> = [
+  ["BENCH_RAW_MESSAGES", String(settings.raw.messages), "JetStream publishes per raw measurement"],
+  ["BENCH_RAW_INFLIGHT", String(settings.raw.inFlight), "raw JetStream publishes in flight"],
+  ["BENCH_RAW_ROWS", String(settings.raw.rows), "rows inserted in the raw PostgreSQL measurement"],
+  ["BENCH_RAW_BATCH", String(settings.raw.batch), "rows per INSERT"],
+  ["BENCH_BYTES", String(settings.raw.bytes), "message / row / text size in bytes"],
+  ["BENCH_MESSAGES", String(settings.e2e.messages), "messages per end-to-end run"],
+  ["BENCH_CONVERSATIONS", String(settings.e2e.conversations), "fresh conversations per end-to-end run"],
+  ["BENCH_SENSITIVE_PERCENT", String(settings.e2e.sensitivePercent), "share labelled `finance`"],
+  [
+    "BENCH_CONCURRENCY",
+    settings.e2e.httpConcurrency.join(",") || "0",
+    "concurrent HTTP senders, one run each (0 skips)",
+  ],
+  [
+    "BENCH_NATS_INFLIGHT",
+    String(settings.e2e.natsInFlight),
+    "publishes in flight on the INGRESS path (0 skips)",
+  ],
+  ["BENCH_PARTITIONS", String(settings.e2e.partitions), "broker partitions (`nats.partitions`)"],
+  ["BENCH_POOL_SIZE", String(settings.e2e.poolSize), "broker PostgreSQL pool (`postgres.poolSize`)"],
+  [
+    "BENCH_WARMUP_MESSAGES",
+    String(settings.e2e.warmupMessages),
+    "unmeasured HTTP messages before part 2 (0 skips)",
+  ],
+  ["BENCH_DRAIN_TIMEOUT_S", String(settings.e2e.drainTimeoutMs / 1000), "longest wait for a run to drain"],
+  ["BENCH_CLASSIFY_MS", String(settings.classify.durationMs), "time per classification case, ms"],
+];
+
+interface Report {
+  startedAt: Date;
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  seconds: number;
+  natsVersion: string;
+  postgresVersion: string;
+  jetstream: JetStreamResult[] | null;
+  postgres: PostgresResult | null;
+  e2e: EndToEndOutcome | null;
+  classify: { policyVersion: string; results: ClassifyResult[] } | null;
+  errors: string[];
+}
+
+function log(line: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const report: Report = {
+    startedAt: new Date(),
+    loadAtStart: loadavg(),
+    loadAtEnd: [],
+    seconds: 0,
+    natsVersion: "unknown",
+    postgresVersion: "unknown",
+    jetstream: null,
+    postgres: null,
+    e2e: null,
+    classify: null,
+    errors: [],
+  };
+  const prefix = randomPrefix();
+  const [load1] = loadavg();
+  if ((load1 ?? 0) > 0.5 * availableParallelism()) {
+    log(
+      `the machine is busy (load average ${num(load1 ?? 0, 2)}): expect lower figures than on a quiet machine`,
+    );
+  }
+
+  log(
+    `part 1: JetStream, ${settings.raw.messages} x ${settings.raw.bytes} B, ${settings.raw.inFlight} in flight`,
+  );
+  try {
+    const result = await benchJetStream({
+      prefix,
+      messages: settings.raw.messages,
+      messageBytes: settings.raw.bytes,
+      inFlight: settings.raw.inFlight,
+    });
+    report.jetstream = result.results;
+    report.natsVersion = result.serverVersion;
+    for (const r of result.results) log(`  ${r.label}: ${rate(r.msgsPerSecond)} msgs/s`);
+  } catch (error) {
+    report.errors.push(`Part 1, JetStream: ${errorText(error)}`);
+  }
+  log(`part 1: PostgreSQL, ${settings.raw.rows} rows in batches of ${settings.raw.batch}`);
+  try {
+    report.postgres = await benchPostgres({
+      rows: settings.raw.rows,
+      rowBytes: settings.raw.bytes,
+      batch: settings.raw.batch,
+    });
+    report.postgresVersion = report.postgres.serverVersion;
+    log(`  ${rate(report.postgres.rowsPerSecond)} rows/s`);
+  } catch (error) {
+    report.errors.push(`Part 1, PostgreSQL: ${errorText(error)}`);
+  }
+
+  log(
+    `part 2: broker end to end, ${settings.e2e.messages} messages per run, ` +
+      `HTTP at ${settings.e2e.httpConcurrency.join(" and ") || "none"} concurrent, ` +
+      `INGRESS at ${settings.e2e.natsInFlight || "none"} in flight`,
+  );
+  try {
+    report.e2e = await benchEndToEnd(settings.e2e);
+    for (const run of report.e2e.runs) {
+      log(
+        `  ${run.path} x${run.concurrency}: accepted ${rate(run.acceptedPerSecond)}/s, ` +
+          `stored ${rate(run.storedPerSecond)}/s, relayed ${rate(run.relayedPerSecond)}/s`,
+      );
+    }
+    report.errors.push(...report.e2e.errors.map((e) => `Part 2: ${e}`));
+    for (const run of report.e2e.runs) {
+      report.errors.push(...run.errors.map((e) => `Part 2, ${run.path} x${run.concurrency}: ${e}`));
+    }
+  } catch (error) {
+    report.errors.push(`Part 2: ${errorText(error)}`);
+  }
+
+  log(`part 3: classification, ${settings.classify.durationMs} ms per case`);
+  try {
+    report.classify = await benchClassification(settings.classify);
+  } catch (error) {
+    report.errors.push(`Part 3: ${errorText(error)}`);
+  }
+
+  report.seconds = (performance.now() - started) / 1000;
+  report.loadAtEnd = loadavg();
+  await writeFile(outputPath, render(report));
+  log(`wrote ${outputPath} after ${num(report.seconds, 0)} s`);
+  for (const error of report.errors) console.error(`  error: ${error}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The report
+
+function cpuModel(): string {
+  try {
+    const line = readFileSync("/proc/cpuinfo", "utf8")
+      .split("\n")
+      .find((l) => /^model name\s*:/.test(l));
+    return line?.split(":").slice(1).join(":").trim() || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function coreCount(): string {
+  try {
+    return execFileSync("nproc", { encoding: "utf8" }).trim();
+  } catch {
+    return `${availableParallelism()} (os.availableParallelism; nproc failed)`;
+  }
+}
+
+/** The raw limit in messages per second: the slower of plain JetStream publishes and PostgreSQL rows. */
+function rawLimit(report: Report): { perSecond: number; which: string } | null {
+  const js = report.jetstream?.[0];
+  const pg = report.postgres;
+  if (!js || !pg) return null;
+  return js.msgsPerSecond <= pg.rowsPerSecond
+    ? { perSecond: js.msgsPerSecond, which: "JetStream publish" }
+    : { perSecond: pg.rowsPerSecond, which: "PostgreSQL insert" };
+}
+
+const R = (title: string): Column => ({ title, align: "right" });
+const L = (title: string): Column => ({ title });
+
+function runName(run: RunResult): string {
+  return run.path === "HTTP API"
+    ? `HTTP API, ${run.concurrency} concurrent senders`
+    : `NATS publish to INGRESS, ${run.concurrency} in flight`;
+}
+
+function latencyCells(p: Percentiles): string[] {
+  return [num(p.count), ms(p.p50), ms(p.p99), ms(p.p999), ms(p.max)];
+}
+
+/** A few sentences derived from this run's figures only. */
+function summary(report: Report): string[] {
+  const lines: string[] = [];
+  const limit = rawLimit(report);
+  const js = report.jetstream?.[0];
+  if (limit && js && report.postgres) {
+    lines.push(
+      `- Raw limit: **${rate(limit.perSecond)} messages/s** (${limit.which}; JetStream ` +
+        `${rate(js.msgsPerSecond)} msgs/s, PostgreSQL ${rate(report.postgres.rowsPerSecond)} rows/s).`,
+    );
+  }
+  const runs = report.e2e?.runs ?? [];
+  const best = [...runs].sort((a, b) => b.storedPerSecond - a.storedPerSecond)[0];
+  if (best) {
+    lines.push(
+      `- Broker end to end: at best **${rate(best.storedPerSecond)} messages/s stored** ` +
+        `(${runName(best)}${limit ? `, ${percent(best.storedPerSecond / limit.perSecond)} of the raw limit` : ""}),` +
+        ` ${rate(best.relayedPerSecond)} normal messages/s relayed.`,
+    );
+  }
+  const http = runs.filter((run) => run.path === "HTTP API");
+  if (http.length > 0) {
+    const fastest = Math.max(...http.map((run) => run.acceptedPerSecond));
+    lines.push(`- HTTP intake: up to ${rate(fastest)} messages/s accepted (202).`);
+  }
+  const lagging = runs.filter((run) => run.acceptedPerSecond > 1.2 * run.routedPerSecond);
+  if (lagging.length > 0) {
+    lines.push(
+      "- Messages were accepted faster than they were routed in " +
+        lagging
+          .map(
+            (run) =>
+              `${runName(run)} (${rate(run.acceptedPerSecond)}/s accepted, ${rate(run.routedPerSecond)}/s routed, ` +
+              `p50 accepted to stored ${ms(run.acceptToStored.p50)} ms)`,
+          )
+          .join("; ") +
+        ": the difference waited in INGRESS, and the latencies below are mostly that wait.",
+    );
+  }
+  const fastestClassify = report.classify?.results[0];
+  if (fastestClassify) {
+    lines.push(
+      `- Classification with the default policy: ${rate(fastestClassify.msgsPerSecond)} short messages/s on ` +
+        "one core, far from the limit of anything above.",
+    );
+  }
+  const memory = report.e2e?.memory ?? [];
+  const first = memory[0];
+  const last = memory[memory.length - 1];
+  if (first && last && memory.length > 1) {
+    lines.push(
+      `- Resident memory of the process: ${num(first.rssBytes / MiB, 0)} MiB before the broker started, ` +
+        `${num(last.rssBytes / MiB, 0)} MiB after the last end-to-end run.`,
+    );
+  }
+  if (report.errors.length > 0) lines.push(`- ${report.errors.length} errors: see below.`);
+  return lines.length > 0 ? lines : ["Nothing was measured; see the errors below."];
+}
+
+/** What the classification figures say, derived from them. */
+function classifyNotes(results: readonly ClassifyResult[]): string[] {
+  const lines: string[] = [];
+  const short = results.find((r) => r.conversation.startsWith("no labels") && r.label.startsWith("short"));
+  const large = results.find((r) => r.conversation.startsWith("no labels") && r.label.startsWith("large"));
+  if (short && large) {
+    const ratio = short.msgsPerSecond / large.msgsPerSecond;
+    const sizeRatio = large.textBytes / short.textBytes;
+    lines.push(
+      ratio > sizeRatio / 10
+        ? `A ${num(large.textBytes / 1024)} KiB text took ${num(ratio, 0)} times as long as a ` +
+            `${short.textBytes}-byte one: the cost follows the text's length, and the large-text MiB/s is ` +
+            "the speed at which the policy reads text."
+        : `A ${num(large.textBytes / 1024)} KiB text took only ${num(ratio, 1)} times as long as a ` +
+            `${short.textBytes}-byte one: the policy barely reads the text, so its MiB/s is not a scanning speed.`,
+    );
+  }
+  const falsePositives = results.filter((r) => r.conversation.startsWith("no labels") && r.sensitive > 0);
+  lines.push(
+    falsePositives.length === 0
+      ? "No unlabelled conversation's message was found sensitive."
+      : `**Ordinary chat text was found sensitive** in: ${falsePositives
+          .map((r) => `${r.label} (${num(r.sensitive)} of ${num(r.evaluations)})`)
+          .join(", ")}.`,
+  );
+  const errors = results.reduce((sum, r) => sum + r.errors, 0);
+  if (errors > 0) lines.push(`**${num(errors)} evaluations returned an error.**`);
+  return [lines.join(" "), ""];
+}
+
+function render(report: Report): string {
+  const out: string[] = [];
+  const push = (...lines: string[]) => out.push(...lines);
+  const limit = rawLimit(report);
+  const e2e = settings.e2e;
+
+  push(
+    "# Benchmarks",
+    "",
+    "Written by `npm run bench` (`test/bench/run.ts`); every figure below comes from the one run described here,",
+    "against the local NATS and PostgreSQL. Rerun it to refresh the page; figures from another machine or another",
+    "run are not comparable line by line. No test asserts any of these speeds.",
+    "",
+    markdownTable(
+      [L("Run"), L("Value")],
+      [
+        ["Date", report.startedAt.toISOString()],
+        ["Command", "`npm run bench`"],
+        ["CPU cores (`nproc`)", coreCount()],
+        ["CPU model (`/proc/cpuinfo`)", cpuModel()],
+        ["Node.js", process.version],
+        ["nats-server", report.natsVersion],
+        ["PostgreSQL", report.postgresVersion],
+        ["Duration of the whole run", `${num(report.seconds, 0)} s`],
+        ["Load average (1, 5, 15 min) at the start", report.loadAtStart.map((l) => num(l, 2)).join(", ")],
+        ["Load average (1, 5, 15 min) at the end", report.loadAtEnd.map((l) => num(l, 2)).join(", ")],
+      ],
+    ),
+    "",
+    "Sizes come from environment variables; these values were used:",
+    "",
+    markdownTable(
+      [L("Variable"), R("Value"), L("Meaning")],
+      knobs.map(([name, value, meaning]) => [`\`${name}\``, value, meaning]),
+    ),
+    "",
+  );
+
+  push("## Summary", "", ...summary(report), "");
+
+  if (report.errors.length > 0) {
+    push("## Errors in this run", "", ...report.errors.map((e) => `- ${e.replaceAll("\n", " ")}`), "");
+  }
+
+  // Part 1
+  push(
+    "## 1. Raw limits",
+    "",
+    `JetStream: acknowledged publishes of ${settings.raw.bytes}-byte messages to a file-backed stream of`,
+    `the bench's own, ${settings.raw.inFlight} publishes in flight (\`js.publish\` promises), after a warm-up.`,
+    "PostgreSQL: `INSERT ... SELECT FROM unnest(...)` of a batch at a time into a fresh database, one connection,",
+    "each batch its own committed transaction, into a table shaped like `messages` (uuid primary key, one",
+    "secondary index, a text body).",
+    "",
+  );
+  const rawRows: string[][] = [];
+  for (const r of report.jetstream ?? []) {
+    rawRows.push([
+      r.label,
+      num(r.messages),
+      `${r.inFlight} in flight`,
+      num(r.seconds, 2),
+      rate(r.msgsPerSecond),
+      num(r.mbPerSecond, 1),
+      num(r.failures),
+    ]);
+  }
+  if (report.postgres) {
+    const p = report.postgres;
+    rawRows.push([
+      "PostgreSQL batched INSERT",
+      num(p.rows),
+      `${p.batch} rows per INSERT`,
+      num(p.seconds, 2),
+      rate(p.rowsPerSecond),
+      num(p.mbPerSecond, 1),
+      "0",
+    ]);
+  }
+  if (rawRows.length > 0) {
+    push(
+      markdownTable(
+        [
+          L("Operation"),
+          R("Messages / rows"),
+          L("Shape"),
+          R("Time (s)"),
+          R("Throughput (msgs/s or rows/s)"),
+          R("Payload (MiB/s)"),
+          R("Failures"),
+        ],
+        rawRows,
+      ),
+      "",
+    );
+  }
+  push(
+    limit
+      ? `**The raw limit is ${rate(limit.perSecond)} messages/s**, set by the ${limit.which} (the slower of ` +
+          "plain JetStream publish and PostgreSQL insert). The ratios in part 2 are to this figure."
+      : "The raw limit could not be measured in this run (see the errors above); part 2 shows no ratios.",
+    "",
+  );
+
+  // Part 2
+  const sensitiveCount = Math.round((e2e.conversations * e2e.sensitivePercent) / 100);
+  push(
+    "## 2. Broker end to end",
+    "",
+    `One broker started in-process with \`startBroker\` (its own database and stream prefix,`,
+    `${e2e.partitions} partitions, a PostgreSQL pool of ${e2e.poolSize}, ack wait 30 s; otherwise the test`,
+    "configuration), with the webhook connector pointing at the fake receiver `test/fakes/webhook-receiver.ts`",
+    `(in the same process) as the cloud. Each run creates ${e2e.conversations} fresh conversations, ${sensitiveCount}`,
+    `of them labelled \`finance\` (sensitive, kept on-prem) and the rest unlabelled (normal, relayed), and sends`,
+    `${num(e2e.messages)} messages of ${e2e.textBytes} bytes spread round-robin over them, by a fixed number of`,
+    "senders each sending its next message as soon as the last one was accepted. The HTTP runs POST",
+    "`/v1/conversations/{id}/messages` with a JWT and count the 202s; the INGRESS run publishes canonical",
+    "messages (`{message}` envelopes, message id as `msgID`) straight to the conversation's INGRESS partition,",
+    "skipping HTTP, JWT, the conversation lookup and the membership check. Each run waits until everything",
+    `it sent was routed, stored and relayed before the next starts; ${num(e2e.warmupMessages)} unmeasured HTTP`,
+    "messages warm the broker up first.",
+    "",
+    "The load generator, the broker and the receiver share one Node.js process and its one event loop, and",
+    "NATS and PostgreSQL run on the same cores: the figures are what this whole machine does, a lower bound",
+    "for a broker with a machine of its own.",
+    "",
+  );
+  const runs = report.e2e?.runs ?? [];
+  if (runs.length > 0) {
+    push(
+      "### Throughput",
+      "",
+      "Rates are messages per second from the first send to the last one accepted (accepted/s), routed",
+      "(`routing_decisions.decided_at`), stored (`messages.stored_at`) or received by the webhook receiver",
+      "(relayed/s, unique idempotency keys; only normal messages are relayed).",
+      "",
+      markdownTable(
+        [
+          L("Run"),
+          R("Accepted"),
+          R("Accepted/s"),
+          R("Routed/s"),
+          R("Stored/s"),
+          R("All stored after (s)"),
+          R("Relayed"),
+          R("Relayed/s"),
+          R("Accepted/s : raw limit"),
+          R("Stored/s : raw limit"),
+        ],
+        runs.map((run) => [
+          runName(run),
+          `${num(run.accepted)} / ${num(run.sent)}`,
+          rate(run.acceptedPerSecond),
+          rate(run.routedPerSecond),
+          rate(run.storedPerSecond),
+          num(run.allStoredAfterSeconds, 1),
+          `${num(run.relayed)} / ${num(run.expectedRelayed)}`,
+          rate(run.relayedPerSecond),
+          limit ? percent(run.acceptedPerSecond / limit.perSecond) : "n/a",
+          limit ? percent(run.storedPerSecond / limit.perSecond) : "n/a",
+        ]),
+      ),
+      "",
+      "### Latency",
+      "",
+      "Percentiles in milliseconds over every message of the run.",
+      "",
+      "- _sender wait_: the sender's view, request sent to 202 (HTTP) or publish to ack (NATS);",
+      "- _accepted to decided_: `routing_decisions.decided_at - messages.accepted_at`;",
+      "- _accepted to stored_: `messages.stored_at - messages.accepted_at`, computed in PostgreSQL;",
+      "- _accepted to webhook_: the receiver's `receivedAt` minus the message's `acceptedAt` (first delivery).",
+      "",
+      markdownTable(
+        [L("Run"), L("Stage"), R("Messages"), R("p50 (ms)"), R("p99 (ms)"), R("p99.9 (ms)"), R("max (ms)")],
+        runs.flatMap((run) => [
+          [runName(run), "sender wait", ...latencyCells(run.acceptLatency)],
+          [runName(run), "accepted to decided", ...latencyCells(run.acceptToDecided)],
+          [runName(run), "accepted to stored", ...latencyCells(run.acceptToStored)],
+          [runName(run), "accepted to webhook", ...latencyCells(run.acceptToWebhook)],
+        ]),
+      ),
+      "",
+      "### Where the CPU went",
+      "",
+      "From the first send until everything was routed, stored and relayed, in cores' worth of CPU time",
+      `(1.00 = one core busy all the time; this machine has ${availableParallelism()}), from \`/proc/stat\` and`,
+      "`/proc/<pid>/stat`. _This process_ is the broker with its senders and the receiver; _PostgreSQL_ and",
+      "_nats-server_ count every client of those servers; _other_ is the rest of the machine's busy time (other",
+      "work running at the same time, processes that ended during the run, kernel interrupt work); _steal_ is",
+      "time the hypervisor gave to other guests.",
+      "_Event loop busy_ is this process's `performance.eventLoopUtilization()`. The per-message columns",
+      "divide CPU time by the messages accepted in the run.",
+      "",
+      markdownTable(
+        [
+          L("Run"),
+          R("Wall (s)"),
+          R("Machine busy"),
+          R("Steal"),
+          R("This process"),
+          R("PostgreSQL"),
+          R("nats-server"),
+          R("Other"),
+          R("Event loop busy"),
+          R("Process CPU / msg (ms)"),
+          R("Machine CPU / msg (ms)"),
+        ],
+        runs.map((run) => {
+          const perMessage = (cores: number) => ms((cores * run.wallSeconds * 1000) / run.accepted);
+          return [
+            runName(run),
+            num(run.wallSeconds, 1),
+            num(run.machine.machineBusyCores, 2),
+            num(run.machine.stealCores, 2),
+            num(run.cpuCores, 2),
+            num(run.machine.cores.PostgreSQL, 2),
+            num(run.machine.cores["nats-server"], 2),
+            num(run.machine.cores.other, 2),
+            percent(run.eventLoopUtilization),
+            perMessage(run.cpuCores),
+            perMessage(run.machine.machineBusyCores),
+          ];
+        }),
+      ),
+      "",
+      runs.every((run) => run.sensitiveRelayed === 0)
+        ? "No message of a `finance`-labelled conversation reached the receiver in any run."
+        : `**Messages of \`finance\`-labelled conversations reached the receiver**: ${runs
+            .map((run) => `${runName(run)}: ${run.sensitiveRelayed}`)
+            .join("; ")}.`,
+      "",
+    );
+    const brokerLog = report.e2e?.brokerLog;
+    if (brokerLog && brokerLog.warnings + brokerLog.errors > 0) {
+      push(
+        `The broker logged ${brokerLog.warnings} warnings and ${brokerLog.errors} errors during part 2; the first`,
+        "distinct ones:",
+        "",
+        ...brokerLog.samples.map((s) => `- ${s.replaceAll("\n", " ")}`),
+        "",
+      );
+    } else if (brokerLog) {
+      push("The broker logged no warnings or errors during part 2.", "");
+    }
+  } else {
+    push(
+      e2e.httpConcurrency.length === 0 && e2e.natsInFlight === 0
+        ? "No end-to-end run was asked for (`BENCH_CONCURRENCY=0`, `BENCH_NATS_INFLIGHT=0`)."
+        : "No end-to-end run completed (see the errors above).",
+      "",
+    );
+  }
+
+  // Part 3
+  push(
+    "## 3. Classification",
+    "",
+    `The default policy (\`policies/default.yaml\`${report.classify ? `, version \`${report.classify.policyVersion}\`` : ""})`,
+    "loaded with `loadPolicyFile` and called as `policy.evaluate({conversation, message})` in a loop on the main",
+    "thread (one core), after a warm-up, over 64 different texts made of ordinary office chat sentences",
+    "(times, amounts, ticket numbers, a URL, an e-mail address, a phone number; nothing that should make a",
+    "conversation sensitive). Nothing else runs: no PostgreSQL, no NATS.",
+    "",
+  );
+  if (report.classify) {
+    push(
+      markdownTable(
+        [
+          L("Text"),
+          R("Text size (bytes)"),
+          L("Conversation"),
+          R("Evaluations"),
+          R("Messages/s"),
+          R("Text (MiB/s)"),
+          R("Sensitive"),
+          R("Errors"),
+        ],
+        report.classify.results.map((r) => [
+          r.label,
+          num(r.textBytes),
+          r.conversation,
+          num(r.evaluations),
+          rate(r.msgsPerSecond),
+          num(r.mbPerSecond, r.mbPerSecond >= 100 ? 0 : 1),
+          num(r.sensitive),
+          num(r.errors),
+        ]),
+      ),
+      "",
+      ...classifyNotes(report.classify.results),
+    );
+  } else {
+    push("Not measured in this run (see the errors above).", "");
+  }
+
+  // Part 4
+  push(
+    "## 4. Memory",
+    "",
+    "Resident set size (`process.memoryUsage().rss`) of this process, sampled around the end-to-end runs.",
+    "The broker runs in-process, so the figures include the bench itself: the load generator, the webhook",
+    "receiver (which keeps every delivery it accepted, about one copy of each relayed message) and",
+    "what parts 1 and 2 left on the heap.",
+    "",
+  );
+  const memory = report.e2e?.memory ?? [];
+  if (memory.length > 0) {
+    const first = memory[0]?.rssBytes ?? 0;
+    push(
+      markdownTable(
+        [L("When"), R("RSS (MiB)"), R("Change since first sample (MiB)"), R("V8 heap used (MiB)")],
+        memory.map((m) => [
+          m.when,
+          num(m.rssBytes / MiB, 1),
+          num((m.rssBytes - first) / MiB, 1),
+          num(m.heapUsedBytes / MiB, 1),
+        ]),
+      ),
+      "",
+    );
+  } else {
+    push("Not sampled in this run (see the errors above).", "");
+  }
+  return `${out.join("\n").trimEnd()}\n`;
+}
+
+// Anything left open (a socket, a timer) would keep the process alive after the report is written:
+// say so and leave, rather than hang.
+main()
+  .catch((error: unknown) => {
+    console.error("bench failed:", error);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    setTimeout(() => {
+      console.error("bench: something kept the process alive 10 s after the end; exiting");
+      process.exit(process.exitCode ?? 0);
+    }, 10_000).unref();
+  });
