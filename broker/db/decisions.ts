@@ -47,68 +47,88 @@ export async function selectDecision(db: Queryable, messageId: string): Promise<
   return rows[0] ? toDecision(rows[0]) : null;
 }
 
-/**
- * What deciding a message needs, in one round trip: the decision already recorded for it (a
- * redelivery) and its conversation. Either may be missing.
- */
-export async function selectDecisionContext(
-  db: Queryable,
-  conversationId: string,
-  messageId: string,
-): Promise<{ recorded: RoutingDecision | null; conversation: Conversation | null }> {
-  const { rows } = await db.query<{ conversation: ConversationRow | null; decision: DecisionRow | null }>(
-    `SELECT to_jsonb(c) AS conversation, to_jsonb(d) AS decision
-     FROM (SELECT 1) AS one
-       LEFT JOIN conversations c ON c.id = $1::uuid
-       LEFT JOIN routing_decisions d ON d.message_id = $2::uuid`,
-    [conversationId, messageId],
-  );
-  const row = rows[0];
-  return {
-    recorded: row?.decision ? toDecision(row.decision) : null,
-    conversation: row?.conversation ? toConversation(row.conversation) : null,
-  };
+export interface DecisionContext {
+  recorded: RoutingDecision | null;
+  conversation: Conversation | null;
 }
 
 /**
- * Records the decision and, when `stickyReason` is given, makes the conversation sensitive — in
- * one statement, so both commit together or not at all. Returns false when a decision for the
- * message was already recorded (then nothing changed).
+ * What deciding messages needs, in one round trip: for each (message, conversation), the decision
+ * already recorded for the message (a redelivery) and the conversation. Either may be missing.
+ * The answer is in the order asked.
  */
-export async function recordDecision(
+export async function selectDecisionContexts(
   db: Queryable,
-  decision: RoutingDecision,
-  stickyReason: string | null,
-): Promise<boolean> {
-  const { rows } = await db.query<{ inserted: string }>(
-    `WITH inserted AS (
+  items: ReadonlyArray<{ messageId: string; conversationId: string }>,
+): Promise<DecisionContext[]> {
+  const { rows } = await db.query<{
+    ord: string;
+    conversation: ConversationRow | null;
+    decision: DecisionRow | null;
+  }>(
+    `SELECT t.ord, to_jsonb(c) AS conversation, to_jsonb(d) AS decision
+     FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(message_id, conversation_id, ord)
+       LEFT JOIN conversations c ON c.id = t.conversation_id
+       LEFT JOIN routing_decisions d ON d.message_id = t.message_id
+     ORDER BY t.ord`,
+    [items.map((i) => i.messageId), items.map((i) => i.conversationId)],
+  );
+  return rows.map((row) => ({
+    recorded: row.decision ? toDecision(row.decision) : null,
+    conversation: row.conversation ? toConversation(row.conversation) : null,
+  }));
+}
+
+export interface NewDecision {
+  decision: RoutingDecision;
+  /** Set when the decision makes its conversation sensitive for good. */
+  stickyReason: string | null;
+}
+
+/**
+ * Records the decisions and the sticky flags they set, in one statement, so each decision and
+ * its flag commit together or not at all. Returns the message ids recorded now; one missing was
+ * recorded before (then nothing of it changed).
+ */
+export async function recordDecisions(db: Queryable, batch: readonly NewDecision[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ message_id: string }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::boolean[], $6::text[],
+         $7::jsonb[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[])
+         AS t(id, message_id, conversation_id, zone, sensitive, policy_version, rules, reason, detections,
+           actions, decided_at, sticky_reason)
+     ), inserted AS (
        INSERT INTO routing_decisions (id, message_id, conversation_id, zone, sensitive, policy_version, rules,
          reason, detections, actions, decided_at)
-       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::boolean, $6::text, $7::text[], $8::text, $9::jsonb,
-         $10::text[], $11::timestamptz)
+       SELECT id, message_id, conversation_id, zone, sensitive, policy_version,
+         ARRAY(SELECT jsonb_array_elements_text(rules)), reason, detections,
+         ARRAY(SELECT jsonb_array_elements_text(actions)), decided_at
+       FROM input
        ON CONFLICT (message_id) DO NOTHING
-       RETURNING id
+       RETURNING message_id
      ), sticky AS (
-       UPDATE conversations SET sensitive = true, sensitive_since = now(), sensitive_reason = $12::text,
-         sensitive_decision_id = $1::uuid, updated_at = now()
-       WHERE id = $3::uuid AND NOT sensitive AND $12::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
-       RETURNING id
+       UPDATE conversations c SET sensitive = true, sensitive_since = now(), sensitive_reason = i.sticky_reason,
+         sensitive_decision_id = i.id, updated_at = now()
+       FROM input i
+       WHERE c.id = i.conversation_id AND i.sticky_reason IS NOT NULL AND NOT c.sensitive
+         AND i.message_id IN (SELECT message_id FROM inserted)
+       RETURNING c.id
      )
-     SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM sticky) AS sticky`,
+     SELECT message_id FROM inserted`,
     [
-      decision.id,
-      decision.messageId,
-      decision.conversationId,
-      decision.zone,
-      decision.sensitive,
-      decision.policyVersion,
-      decision.rules,
-      decision.reason,
-      JSON.stringify(decision.detections),
-      decision.actions,
-      decision.decidedAt,
-      stickyReason,
+      batch.map((b) => b.decision.id),
+      batch.map((b) => b.decision.messageId),
+      batch.map((b) => b.decision.conversationId),
+      batch.map((b) => b.decision.zone),
+      batch.map((b) => b.decision.sensitive),
+      batch.map((b) => b.decision.policyVersion),
+      batch.map((b) => JSON.stringify(b.decision.rules)),
+      batch.map((b) => b.decision.reason),
+      batch.map((b) => JSON.stringify(b.decision.detections)),
+      batch.map((b) => JSON.stringify(b.decision.actions)),
+      batch.map((b) => b.decision.decidedAt),
+      batch.map((b) => b.stickyReason),
     ],
   );
-  return Number(rows[0]?.inserted ?? 0) === 1;
+  return new Set(rows.map((row) => row.message_id));
 }

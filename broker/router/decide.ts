@@ -1,10 +1,17 @@
-// The routing decision for one message, made inside one PostgreSQL transaction: reuse a recorded
-// decision (redelivery), else evaluate the policy, persist stickiness, and record the decision.
+// Routing decisions. Every partition has one message in flight; the decider gathers what the
+// partitions hand it into batches, so a batch of messages costs two round trips and one commit:
+// read the recorded decisions (redeliveries) and the conversations, evaluate, then record the
+// decisions and sticky flags in one statement.
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
 import type { EvaluationInput, EvaluationResult, Policy, Verdict } from "../../policies/index.ts";
 import type { Conversation, Message, RoutingDecision } from "../../policies/model.ts";
-import { recordDecision, selectDecision, selectDecisionContext } from "../db/decisions.ts";
+import {
+  recordDecisions,
+  selectDecision,
+  selectDecisionContexts,
+  type NewDecision,
+} from "../db/decisions.ts";
 
 /** Every failure inside classification ends here: on-prem, with the reason recorded. */
 function failClosed(policyVersion: string, rule: string, reason: string): Verdict {
@@ -56,16 +63,12 @@ export interface Decided {
   input: EvaluationInput | null;
 }
 
-/**
- * Two round trips and one commit: read the recorded decision and the conversation in one query, then
- * record the decision and the sticky flag in one statement. No lock is needed because one
- * partition decides one message at a time, and only the router of a conversation's partition
- * ever sets its flag.
- */
-export async function decide(pool: pg.Pool, policy: Policy, message: Message): Promise<Decided> {
-  const { recorded, conversation } = await selectDecisionContext(pool, message.conversationId, message.id);
-  if (recorded) return { decision: recorded, input: null };
-
+/** The decision for one message, before it is recorded. */
+function decideOne(
+  policy: Policy,
+  message: Message,
+  conversation: Conversation | null,
+): Decided & NewDecision {
   let verdict: Verdict;
   let input: EvaluationInput | null = null;
   let sticky = false;
@@ -80,7 +83,6 @@ export async function decide(pool: pg.Pool, policy: Policy, message: Message): P
     // A failed evaluation keeps this message on-prem but does not mark the conversation for good.
     sticky = result.ok && verdict.sensitive && !conversation.sensitivity.sensitive;
   }
-
   const decision: RoutingDecision = {
     id: uuidv7(),
     messageId: message.id,
@@ -96,10 +98,95 @@ export async function decide(pool: pg.Pool, policy: Policy, message: Message): P
     ),
     decidedAt: new Date().toISOString(),
   };
-  const stickyReason = sticky ? (verdict.reason ?? verdict.rules.join(", ")) : null;
-  if (await recordDecision(pool, decision, stickyReason)) return { decision, input };
-  // Recorded meanwhile by an earlier delivery whose acknowledgement was lost: that one stands.
-  const existing = await selectDecision(pool, message.id);
-  if (!existing) throw new Error(`decision for ${message.id} neither recorded nor found`);
-  return { decision: existing, input: null };
+  return { decision, input, stickyReason: sticky ? (verdict.reason ?? verdict.rules.join(", ")) : null };
+}
+
+export interface Decider {
+  decide(message: Message): Promise<Decided>;
+}
+
+interface Pending {
+  message: Message;
+  resolve: (decided: Decided) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Decides messages in batches: while one batch is in PostgreSQL, the next fills. No lock is
+ * needed because one partition decides one message at a time, every conversation belongs to one
+ * partition, and only its router ever sets the conversation's sticky flag. A batch never holds
+ * two messages of one conversation (a later one waits for the next batch), so even a
+ * misconfigured partition count cannot decide a message before the one accepted ahead of it.
+ */
+export function createDecider(pool: pg.Pool, policy: () => Policy, maxBatch = 128): Decider {
+  let queue: Pending[] = [];
+  let running = false;
+
+  const takeBatch = (): Pending[] => {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const conversations = new Set<string>();
+    for (const pending of queue) {
+      if (batch.length < maxBatch && !conversations.has(pending.message.conversationId)) {
+        conversations.add(pending.message.conversationId);
+        batch.push(pending);
+      } else {
+        rest.push(pending);
+      }
+    }
+    queue = rest;
+    return batch;
+  };
+
+  const run = async (batch: Pending[]) => {
+    const active = policy();
+    const contexts = await selectDecisionContexts(
+      pool,
+      batch.map((p) => ({ messageId: p.message.id, conversationId: p.message.conversationId })),
+    );
+    const fresh: Array<{ pending: Pending; decided: Decided & NewDecision }> = [];
+    for (const [index, pending] of batch.entries()) {
+      const context = contexts[index] as (typeof contexts)[number];
+      if (context.recorded) pending.resolve({ decision: context.recorded, input: null });
+      else fresh.push({ pending, decided: decideOne(active, pending.message, context.conversation) });
+    }
+    if (fresh.length === 0) return;
+    const inserted = await recordDecisions(
+      pool,
+      fresh.map((f) => f.decided),
+    );
+    for (const { pending, decided } of fresh) {
+      if (inserted.has(decided.decision.messageId)) {
+        pending.resolve({ decision: decided.decision, input: decided.input });
+        continue;
+      }
+      // Recorded meanwhile by an earlier delivery whose acknowledgement was lost: that one stands.
+      const existing = await selectDecision(pool, pending.message.id);
+      if (existing) pending.resolve({ decision: existing, input: null });
+      else pending.reject(new Error(`decision for ${pending.message.id} neither recorded nor found`));
+    }
+  };
+
+  const schedule = () => {
+    if (running || queue.length === 0) return;
+    running = true;
+    const batch = takeBatch();
+    run(batch)
+      .catch((error: unknown) => {
+        for (const pending of batch) pending.reject(error);
+      })
+      .finally(() => {
+        running = false;
+        schedule();
+      });
+  };
+
+  return {
+    decide(message) {
+      return new Promise<Decided>((resolve, reject) => {
+        queue.push({ message, resolve, reject });
+        schedule();
+      });
+    },
+  };
 }

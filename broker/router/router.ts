@@ -11,14 +11,14 @@ import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.t
 import { partitionOf, type Topology } from "../nats/topology.ts";
 import { contextFrom, counters, inSpan, traceHeaders } from "../telemetry/index.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { decide, evaluateSafely } from "./decide.ts";
+import { createDecider, evaluateSafely, type Decider } from "./decide.ts";
 
 export interface RouterDeps {
   pool: pg.Pool;
   js: JetStreamClient;
   nc: NatsConnection;
   topo: Topology;
-  /** The active policy; read per message so a new version applies from the next message on. */
+  /** The active policy; read per batch of decisions, so a new version applies at once. */
   policy: () => Policy;
   /** A candidate run beside the active policy: differences are recorded, never acted on. */
   shadow: () => Policy | null;
@@ -28,10 +28,17 @@ export interface RouterDeps {
 export function startRouter(deps: RouterDeps): ConsumerLoops {
   const { topo } = deps;
   const names = Array.from({ length: topo.partitions }, (_, p) => topo.routerConsumer(p));
-  return runConsumerLoops(deps.js, topo.streams.ingress, names, (msg) => routeOne(deps, msg), deps.log);
+  const decider = createDecider(deps.pool, deps.policy);
+  return runConsumerLoops(
+    deps.js,
+    topo.streams.ingress,
+    names,
+    (msg) => routeOne(deps, decider, msg),
+    deps.log,
+  );
 }
 
-async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
+async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise<void> {
   const { js, topo, log } = deps;
   let envelope: IngressEnvelope;
   try {
@@ -48,7 +55,7 @@ async function routeOne(deps: RouterDeps, msg: JsMsg): Promise<void> {
     "watershed.route",
     contextFrom(msg.headers),
     async (span) => {
-      const { decision, input } = await decide(deps.pool, deps.policy(), message);
+      const { decision, input } = await decider.decide(message);
       span.setAttribute("watershed.zone", decision.zone);
       span.setAttribute("watershed.policy_version", decision.policyVersion);
       const routed: RoutedEnvelope = { message, decision, ingressSeq: msg.seq };
