@@ -52,6 +52,9 @@ export const ConfigSchema = z.strictObject({
         .default(30_000)
         .describe("How long a consumer waits for an ack before redelivering, in milliseconds."),
       replicas: z.number().int().min(1).max(5).default(1).describe("Stream replicas (3 in a NATS cluster)."),
+      maxIngressBacklog: positiveInt
+        .default(1_000_000)
+        .describe("Messages accepted but not yet routed before intake answers 503 backlog-full."),
     })
     .prefault({}),
   auth: z

@@ -21,6 +21,7 @@ export const ProblemType = {
   notFound: "not-found",
   clientMsgIdConflict: "client-msg-id-conflict",
   unavailable: "unavailable",
+  backlogFull: "backlog-full",
   internal: "internal",
 } as const;
 export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
@@ -45,6 +46,7 @@ const problemStatus: Record<ProblemType, number> = {
   "not-found": 404,
   "client-msg-id-conflict": 409,
   unavailable: 503,
+  "backlog-full": 503,
   internal: 500,
 };
 
@@ -68,6 +70,7 @@ const problemTitle: Record<ProblemType, string> = {
   "not-found": "No such resource",
   "client-msg-id-conflict": "This clientMsgId was already used for a different message",
   unavailable: "A backing service is unavailable; retry later",
+  "backlog-full": "Too many messages are waiting to be routed; retry later",
   internal: "Internal error",
 };
 

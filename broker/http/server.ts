@@ -39,7 +39,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | ProblemError, request, reply) => {
     const problem = toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error, url: request.url }, "request failed");
+    if (problem.status === 503) {
+      request.log.warn({ type: problem.type, url: request.url }, "request refused for now");
+      void reply.header("retry-after", "1");
+    } else if (problem.status >= 500) {
+      request.log.error({ err: error, url: request.url }, "request failed");
+    }
     void reply
       .code(problem.status)
       .type("application/problem+json")

@@ -90,11 +90,23 @@ export async function acceptMessage(
   await inSpan(
     "watershed.accept",
     context.active(),
-    () =>
-      deps.js.publish(deps.topo.ingressSubject(partition), encode(envelope), {
-        msgID: id,
-        headers: traceHeaders(),
-      }),
+    async () => {
+      try {
+        await deps.js.publish(deps.topo.ingressSubject(partition), encode(envelope), {
+          msgID: id,
+          headers: traceHeaders(),
+        });
+      } catch (error) {
+        // INGRESS is full (discard: new): back-pressure instead of an unbounded backlog.
+        if (/maximum (messages|bytes)/i.test(String((error as Error).message))) {
+          throw new ProblemError(
+            ProblemType.backlogFull,
+            "the routing backlog is full; retry with the same clientMsgId",
+          );
+        }
+        throw error;
+      }
+    },
     { "watershed.message_id": id, "watershed.conversation_id": conversationId },
   );
   counters.accepted.add(1);

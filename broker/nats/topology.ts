@@ -60,6 +60,8 @@ export function partitionOf(conversationId: string, partitions: number): number 
 
 export interface TopologySettings {
   duplicateWindowMs: number;
+  /** INGRESS holds at most this many messages; beyond, a publish is refused (back-pressure). */
+  maxIngressBacklog: number;
   ackWaitMs: number;
   replicas: number;
 }
@@ -89,6 +91,7 @@ export async function ensureTopology(
     retention: RetentionPolicy.Workqueue,
     duplicate_window: nanos(settings.duplicateWindowMs),
     max_age: 0,
+    max_msgs: settings.maxIngressBacklog,
   });
   await ensureStream(jsm, {
     ...base,

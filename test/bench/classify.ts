@@ -1,7 +1,18 @@
-// Part 3, classification: the default policy's evaluate() alone, on the main thread (one core).
+// Part 3, classification: the default policy's evaluate() alone, on the main thread (one core), and
+// what each custom detector added to it costs.
 import { randomUUID } from "node:crypto";
-import { defaultPolicyPath, loadPolicyFile, type EvaluationInput } from "../../policies/index.ts";
-import { chatText, MiB } from "./util.ts";
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import {
+  compilePolicy,
+  defaultPolicyPath,
+  formatProblem,
+  loadPolicyFile,
+  parsePolicy,
+  type EvaluationInput,
+  type Policy,
+} from "../../policies/index.ts";
+import { chatText, errorText, MiB } from "./util.ts";
 
 export interface ClassifyResult {
   label: string;
@@ -48,39 +59,8 @@ export async function benchClassification(
       conversation,
       message: { id: randomUUID(), sender: { id: "alice", roles: [] }, text: chatText(c.bytes) },
     }));
-    let evaluations = 0;
-    let sensitive = 0;
-    let errors = 0;
-    let next = 0;
-    const run = (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const result = policy.evaluate(inputs[next++ & 63] as EvaluationInput);
-        if (!result.ok) errors += 1;
-        else if (result.verdict.sensitive) sensitive += 1;
-      }
-      evaluations += count;
-    };
-    // Batches grow until one takes about 10 ms, so the clock is read rarely for short texts and the
-    // run does not overshoot its duration much for large ones.
-    const runFor = (durationMs: number): number => {
-      const start = performance.now();
-      let batch = 1;
-      let elapsed = 0;
-      while (elapsed < durationMs) {
-        const before = performance.now();
-        run(batch);
-        const now = performance.now();
-        if (now - before < 10) batch *= 2;
-        elapsed = now - start;
-      }
-      return elapsed;
-    };
-    runFor(Math.min(500, settings.durationMs / 3)); // warm-up, not counted
-    evaluations = 0;
-    sensitive = 0;
-    errors = 0;
-    const elapsed = runFor(settings.durationMs);
-    const seconds = elapsed / 1000;
+    runFor(policy, inputs, Math.min(500, settings.durationMs / 3)); // warm-up, not counted
+    const { evaluations, seconds, sensitive, errors } = runFor(policy, inputs, settings.durationMs);
     results.push({
       label: c.label,
       textBytes: c.bytes,
@@ -94,4 +74,235 @@ export async function benchClassification(
     });
   }
   return { policyVersion: policy.version, results };
+}
+
+interface Timed {
+  evaluations: number;
+  seconds: number;
+  sensitive: number;
+  errors: number;
+}
+
+/**
+ * Evaluates the inputs round-robin for about `durationMs`. Batches grow until one takes about 10 ms,
+ * so the clock is read rarely for short texts and the run does not overshoot its duration much for
+ * large ones.
+ */
+function runFor(policy: Policy, inputs: readonly EvaluationInput[], durationMs: number): Timed {
+  let evaluations = 0;
+  let sensitive = 0;
+  let errors = 0;
+  let next = 0;
+  const run = (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const result = policy.evaluate(inputs[next++ % inputs.length] as EvaluationInput);
+      if (!result.ok) errors += 1;
+      else if (result.verdict.sensitive) sensitive += 1;
+    }
+    evaluations += count;
+  };
+  const start = performance.now();
+  let batch = 1;
+  let elapsed = 0;
+  while (elapsed < durationMs) {
+    const before = performance.now();
+    run(batch);
+    const now = performance.now();
+    if (now - before < 10) batch *= 2;
+    elapsed = now - start;
+  }
+  return { evaluations, seconds: elapsed / 1000, sensitive, errors };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Cost per extra custom detector
+
+/**
+ * Twenty distinct custom detectors of the kind a company adds: an internal identifier with a fixed
+ * shape and a word or two that raise confidence. Every repeat is bounded, as the policy language
+ * requires. None of them matches the bench's chat text, so each costs one regex pass that finds
+ * nothing, which is what most detectors do on most messages.
+ */
+export const customDetectorsForBench: ReadonlyArray<{ type: string; pattern: string; keywords: string[] }> = [
+  { type: "employee-id", pattern: String.raw`\bEMP-\d{6}\b`, keywords: ["employee", "staff"] },
+  { type: "project-code", pattern: String.raw`\bPRJ-[A-Z]{3}-\d{4}\b`, keywords: ["project"] },
+  { type: "contract-number", pattern: String.raw`\bCTR-\d{4}-\d{5}\b`, keywords: ["contract"] },
+  { type: "customer-account", pattern: String.raw`\bACCT-\d{8}\b`, keywords: ["account", "customer"] },
+  { type: "purchase-order", pattern: String.raw`\bPO-\d{7}\b`, keywords: ["purchase order"] },
+  { type: "medical-record-number", pattern: String.raw`\bMRN-\d{8}\b`, keywords: ["patient", "MRN"] },
+  { type: "legal-case", pattern: String.raw`\bCASE-\d{4}-\d{6}\b`, keywords: ["case", "counsel"] },
+  { type: "vendor-id", pattern: String.raw`\bVND-[A-Z]{2}\d{5}\b`, keywords: ["vendor", "supplier"] },
+  { type: "badge-number", pattern: String.raw`\bBDG-\d{5}\b`, keywords: ["badge"] },
+  {
+    type: "internal-host",
+    pattern: String.raw`\b[a-z]{2,12}-(?:prod|stg)-\d{2}\.corp\.example\.net\b`,
+    keywords: ["host", "server"],
+  },
+  { type: "salary-invoice", pattern: String.raw`\bSAL-\d{4}-\d{6}\b`, keywords: ["salary", "invoice"] },
+  {
+    type: "payroll-run",
+    pattern: String.raw`\bPAY-20\d{2}-(?:0[1-9]|1[0-2])\b`,
+    keywords: ["payroll"],
+  },
+  { type: "insurance-policy", pattern: String.raw`\bPOL-\d{3}-\d{7}\b`, keywords: ["policy", "insurance"] },
+  { type: "shipment-id", pattern: String.raw`\bSHP-[A-Z0-9]{10}\b`, keywords: ["shipment"] },
+  {
+    type: "license-key",
+    pattern: String.raw`\b[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b`,
+    keywords: ["license", "key"],
+  },
+  { type: "incident-number", pattern: String.raw`\bINC\d{7}\b`, keywords: ["incident"] },
+  { type: "tax-id", pattern: String.raw`\bTIN-\d{2}-\d{7}\b`, keywords: ["tax"] },
+  { type: "transfer-reference", pattern: String.raw`\bREF-[A-Z]{4}\d{8}\b`, keywords: ["transfer", "wire"] },
+  { type: "grant-number", pattern: String.raw`\bGRT-\d{2}-[A-Z]{2}-\d{4}\b`, keywords: ["grant"] },
+  { type: "candidate-id", pattern: String.raw`\bCAND-\d{5,6}\b`, keywords: ["candidate", "recruiting"] },
+];
+
+export interface DetectorCostSettings {
+  /** Time per case over all rounds, in milliseconds. */
+  durationMs: number;
+  shortBytes: number;
+  largeBytes: number;
+  /** How many custom detectors each measured policy has, e.g. [0, 1, 5, 20]. */
+  counts: number[];
+}
+
+export interface DetectorCostRow {
+  detectors: number;
+  policyVersion: string;
+  short: Timed & { msgsPerSecond: number; usPerMessage: number };
+  large: Timed & { mbPerSecond: number; msPerMessage: number };
+}
+
+export interface DetectorCostResult {
+  rows: DetectorCostRow[];
+  rounds: number;
+  /** Least-squares slope of the time per message against the number of detectors. */
+  shortUsPerDetector: number;
+  /** That slope on the large texts, relative to the time with no custom detector. */
+  largeSlowdownPerDetector: number;
+  errors: string[];
+}
+
+/**
+ * The default policy's text with `count` custom detectors and one sensitive rule using them (none
+ * with 0), parsed and compiled as the broker does.
+ */
+export function policyWithCustomDetectors(defaultText: string, count: number): Policy {
+  const chosen = customDetectorsForBench.slice(0, count);
+  const document = parseDocument(defaultText);
+  document.set("version", `${String(document.get("version"))}-bench-${count}`);
+  if (chosen.length > 0) {
+    document.setIn(["detectors", "custom"], document.createNode(chosen));
+    document.addIn(
+      ["rules"],
+      document.createNode({
+        id: "bench-custom-identifiers",
+        description: "A message names an internal identifier next to a word that says what it is.",
+        when: { detected: { types: chosen.map((d) => d.type), minConfidence: 0.9 } },
+        outcome: "sensitive",
+        reason: "This message names an internal identifier; the conversation stays on-prem.",
+      }),
+    );
+  }
+  const parsed = parsePolicy(document.toString(), `default.yaml + ${count} custom detectors`);
+  if (!parsed.ok) throw new Error(parsed.problems.map(formatProblem).join("; "));
+  return compilePolicy(parsed.document);
+}
+
+function slope(points: ReadonlyArray<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const sxx = points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+  const sxy = points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
+  return sxx === 0 ? Number.NaN : sxy / sxx;
+}
+
+/** The round with the middle time per evaluation. */
+function medianRound(rounds: readonly Timed[]): Timed {
+  const sorted = [...rounds].sort((a, b) => a.seconds / a.evaluations - b.seconds / b.evaluations);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as Timed;
+}
+
+/**
+ * Each policy on the same 64 short and 64 large unlabelled texts. The time per case is split into
+ * rounds taken in turn over every policy, so a busy patch of the machine slows every count alike;
+ * each figure is the median round.
+ */
+export async function benchDetectorCost(settings: DetectorCostSettings): Promise<DetectorCostResult> {
+  const rounds = 3;
+  const errors: string[] = [];
+  const defaultText = await readFile(defaultPolicyPath, "utf8");
+  const policies: Array<{ count: number; policy: Policy }> = [];
+  for (const count of settings.counts) {
+    if (count > customDetectorsForBench.length) {
+      errors.push(`${count} custom detectors asked for; the bench defines ${customDetectorsForBench.length}`);
+      continue;
+    }
+    try {
+      policies.push({ count, policy: policyWithCustomDetectors(defaultText, count) });
+    } catch (error) {
+      errors.push(`the policy with ${count} custom detectors: ${errorText(error)}`);
+    }
+  }
+  const conversation = {
+    id: randomUUID(),
+    title: "bench",
+    labels: [] as string[],
+    members: [{ id: "alice" }, { id: "bob" }],
+    externalParticipants: false,
+    bindings: [],
+    sensitive: false,
+  };
+  const inputsOf = (bytes: number): EvaluationInput[] =>
+    Array.from({ length: 64 }, () => ({
+      conversation,
+      message: { id: randomUUID(), sender: { id: "alice", roles: [] }, text: chatText(bytes) },
+    }));
+  const sizes = [
+    { key: "short" as const, bytes: settings.shortBytes, inputs: inputsOf(settings.shortBytes) },
+    { key: "large" as const, bytes: settings.largeBytes, inputs: inputsOf(settings.largeBytes) },
+  ];
+  const timed = new Map<string, Timed[]>();
+  const roundMs = settings.durationMs / rounds;
+  for (const { policy } of policies) {
+    for (const size of sizes) runFor(policy, size.inputs, Math.min(250, roundMs / 2)); // warm-up
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const { count, policy } of policies) {
+      for (const size of sizes) {
+        const key = `${count}/${size.key}`;
+        timed.set(key, [...(timed.get(key) ?? []), runFor(policy, size.inputs, roundMs)]);
+      }
+    }
+  }
+  const rows: DetectorCostRow[] = policies.map(({ count, policy }) => {
+    const short = medianRound(timed.get(`${count}/short`) ?? []);
+    const large = medianRound(timed.get(`${count}/large`) ?? []);
+    return {
+      detectors: count,
+      policyVersion: policy.version,
+      short: {
+        ...short,
+        msgsPerSecond: short.evaluations / short.seconds,
+        usPerMessage: (short.seconds * 1e6) / short.evaluations,
+      },
+      large: {
+        ...large,
+        mbPerSecond: (large.evaluations * settings.largeBytes) / MiB / large.seconds,
+        msPerMessage: (large.seconds * 1e3) / large.evaluations,
+      },
+    };
+  });
+  const largeSlope = slope(rows.map((r) => [r.detectors, r.large.msPerMessage]));
+  const largeBase = rows.find((r) => r.detectors === 0)?.large.msPerMessage;
+  return {
+    rows,
+    rounds,
+    shortUsPerDetector: slope(rows.map((r) => [r.detectors, r.short.usPerMessage])),
+    largeSlowdownPerDetector: largeBase === undefined ? Number.NaN : largeSlope / largeBase,
+    errors,
+  };
 }

@@ -23,7 +23,8 @@ export interface CpuShare {
 }
 
 let ticksPerSecond: number | null = null;
-function clockTicks(): number {
+/** Clock ticks per second (`getconf CLK_TCK`), for the tick counts in `/proc/<pid>/stat`. */
+export function clockTicks(): number {
   if (ticksPerSecond === null) {
     try {
       ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
