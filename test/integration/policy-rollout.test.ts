@@ -231,9 +231,14 @@ describe("policy rollout", () => {
     assert.equal(audit.body.chain.ok, true);
   });
 
-  test("the audit log refuses edits, and a forced edit breaks the chain", async () => {
-    await assert.rejects(db.pool.query("UPDATE audit_log SET actor = 'mallory'"), /append-only/);
+  test("the audit log and the decisions refuse edits, and a forced edit breaks the chain", async () => {
+    await assert.rejects(db.pool.query("UPDATE audit_log SET actor = 'mallory'"), /audit_log is append-only/);
     await assert.rejects(db.pool.query("DELETE FROM audit_log"), /append-only/);
+    await assert.rejects(
+      db.pool.query("UPDATE routing_decisions SET zone = 'cloud'"),
+      /routing_decisions is append-only/,
+    );
+    await assert.rejects(db.pool.query("DELETE FROM routing_decisions"), /append-only/);
     assert.equal((await verifyAuditChain(db.pool)).ok, true);
     await db.pool.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only");
     await db.pool.query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2");

@@ -40,8 +40,12 @@ CREATE TABLE audit_log (
 
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'audit_log is append-only';
+  RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
 END
 $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- Routing decisions are a record: once written, never changed or removed.
+CREATE TRIGGER routing_decisions_append_only BEFORE UPDATE OR DELETE ON routing_decisions
   FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
