@@ -108,6 +108,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       ingress: { pool, js: nats.js, topo, maxTextBytes: config.limits.maxTextBytes },
       maxPageSize: config.limits.maxPageSize,
       policies,
+      policy: policies.active,
       verify: auth.verify,
       bodyLimitBytes: config.http.bodyLimitBytes,
       log,

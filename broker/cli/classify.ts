@@ -72,13 +72,11 @@ export async function classifyStream(
       continue;
     }
     const { conversation, message } = parsed;
-    const verdict = verdictOrFailClosed(policy, {
+    const { verdict, failed } = verdictOrFailClosed(policy, {
       conversation: { ...conversation, bindings: [], sensitive: sensitive.has(conversation.id) },
       message,
     });
-    if (verdict.sensitive && !verdict.rules.some((rule) => rule.startsWith("fail-closed:"))) {
-      sensitive.add(conversation.id);
-    }
+    if (verdict.sensitive && !failed) sensitive.add(conversation.id);
     await write({
       messageId: message.id,
       conversationId: conversation.id,

@@ -130,3 +130,16 @@ export async function clearSensitive(db: Queryable, id: string): Promise<void> {
     [id],
   );
 }
+
+/**
+ * Sets the sticky flag because of the conversation's own attributes (labels, title, members):
+ * only ever sets it, and keeps an earlier reason.
+ */
+export async function markSensitiveByAttributes(db: Queryable, id: string, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE conversations SET sensitive = true, sensitive_since = now(), sensitive_reason = $2::text,
+       updated_at = now()
+     WHERE id = $1::uuid AND NOT sensitive`,
+    [id, reason],
+  );
+}

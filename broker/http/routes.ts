@@ -2,7 +2,10 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
+import type { Policy } from "../../policies/index.ts";
 import type { Conversation } from "../../policies/model.ts";
+import { inTransaction } from "../db/pool.ts";
+import { applyConversationRules } from "../policy/attributes.ts";
 import type { Principal } from "../auth/index.ts";
 import { insertConversation, selectConversation, updateConversation } from "../db/conversations.ts";
 import { selectHistory, selectMessage, type MessageWithDecision } from "../db/messages.ts";
@@ -20,6 +23,8 @@ import { parseBody, parseParams } from "./validate.ts";
 
 export interface ApiDeps {
   pool: pg.Pool;
+  /** The active policy: a conversation its attributes make sensitive turns sensitive at once. */
+  policy: () => Policy;
   ingress: IngressDeps;
   maxPageSize: number;
 }
@@ -56,13 +61,16 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
     const principal = principalOf(request);
     const body = parseBody(CreateConversationBody, request.body);
     const memberIds = [...new Set([principal.id, ...body.members.map((m) => m.id)])];
-    const conversation = await insertConversation(deps.pool, {
-      id: uuidv7(),
-      title: body.title,
-      labels: [...new Set(body.labels)],
-      memberIds,
-      externalParticipants: body.externalParticipants,
-      createdBy: principal.id,
+    const conversation = await inTransaction(deps.pool, async (client) => {
+      const created = await insertConversation(client, {
+        id: uuidv7(),
+        title: body.title,
+        labels: [...new Set(body.labels)],
+        memberIds,
+        externalParticipants: body.externalParticipants,
+        createdBy: principal.id,
+      });
+      return applyConversationRules(client, deps.policy(), created);
     });
     return reply.code(201).header("location", `/v1/conversations/${conversation.id}`).send(conversation);
   });
@@ -78,13 +86,15 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
     const { id } = parseParams(ConversationParams, request.params);
     const body = parseBody(PatchConversationBody, request.body);
     requireMember(await selectConversation(deps.pool, id), principal);
-    const updated = await updateConversation(deps.pool, id, {
-      ...(body.title === undefined ? {} : { title: body.title }),
-      ...(body.labels === undefined ? {} : { labels: [...new Set(body.labels)] }),
-      ...(body.members === undefined ? {} : { memberIds: [...new Set(body.members.map((m) => m.id))] }),
+    return inTransaction(deps.pool, async (client) => {
+      const updated = await updateConversation(client, id, {
+        ...(body.title === undefined ? {} : { title: body.title }),
+        ...(body.labels === undefined ? {} : { labels: [...new Set(body.labels)] }),
+        ...(body.members === undefined ? {} : { memberIds: [...new Set(body.members.map((m) => m.id))] }),
+      });
+      if (!updated) throw new ProblemError(ProblemType.conversationNotFound);
+      return applyConversationRules(client, deps.policy(), updated);
     });
-    if (!updated) throw new ProblemError(ProblemType.conversationNotFound);
-    return updated;
   });
 
   app.post("/v1/conversations/:id/messages", async (request, reply) => {

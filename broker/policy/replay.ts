@@ -97,7 +97,7 @@ export async function replayHistory(
       const state = current as { conversation: Conversation | null; sticky: boolean };
       report.messages++;
       const conversation = state.conversation;
-      const verdict = conversation
+      const outcome = conversation
         ? verdictOrFailClosed(candidate, {
             conversation: {
               id: conversation.id,
@@ -120,8 +120,9 @@ export async function replayHistory(
             },
           })
         : null;
+      const verdict = outcome?.verdict ?? null;
       const to = verdict === null || verdict.sensitive ? "onprem" : "cloud";
-      if (verdict?.sensitive && !verdict.rules.some((r) => r.startsWith("fail-closed:"))) state.sticky = true;
+      if (verdict?.sensitive && !outcome?.failed) state.sticky = true;
       const from = row.zone ?? "onprem";
       if (from !== to) {
         const rules =

@@ -34,12 +34,21 @@ export function evaluateSafely(policy: Policy, input: EvaluationInput): Evaluati
   }
 }
 
-/** The verdict, or an on-prem one when evaluation failed: the broker and the CLI share this. */
-export function verdictOrFailClosed(policy: Policy, input: EvaluationInput): Verdict {
+/**
+ * The verdict, or an on-prem one when evaluation failed (`failed`): the broker, the CLI and the
+ * replay share this, and only a verdict that did not fail may make a conversation sticky.
+ */
+export function verdictOrFailClosed(
+  policy: Policy,
+  input: EvaluationInput,
+): { verdict: Verdict; failed: boolean } {
   const result = evaluateSafely(policy, input);
   return result.ok
-    ? result.verdict
-    : failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed.");
+    ? { verdict: result.verdict, failed: false }
+    : {
+        verdict: failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed."),
+        failed: true,
+      };
 }
 
 export function evaluationInput(conversation: Conversation, message: Message): EvaluationInput {
@@ -76,12 +85,10 @@ function decideOne(
     verdict = failClosed(policy.version, "fail-closed:unknown-conversation", "Unknown conversation.");
   } else {
     input = evaluationInput(conversation, message);
-    const result = evaluateSafely(policy, input);
-    verdict = result.ok
-      ? result.verdict
-      : failClosed(policy.version, "fail-closed:evaluation-error", "Classification failed.");
+    const outcome = verdictOrFailClosed(policy, input);
+    verdict = outcome.verdict;
     // A failed evaluation keeps this message on-prem but does not mark the conversation for good.
-    sticky = result.ok && verdict.sensitive && !conversation.sensitivity.sensitive;
+    sticky = !outcome.failed && verdict.sensitive && !conversation.sensitivity.sensitive;
   }
   const decision: RoutingDecision = {
     id: uuidv7(),

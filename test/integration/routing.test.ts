@@ -110,6 +110,43 @@ describe("routing through a running broker", () => {
     for (const delivery of receiver.deliveries) assert.equal(delivery.idempotencyKey, delivery.message.id);
   });
 
+  test("a sensitive label makes the conversation sensitive at once; removing it races nothing out", async () => {
+    const created = await api.request<{ id: string; sensitivity: { sensitive: boolean; reason: string } }>(
+      "POST",
+      "/v1/conversations",
+      { title: "board", labels: ["confidential"] },
+    );
+    assert.equal(created.body.sensitivity.sensitive, true);
+    const conv = created.body.id;
+    // Accepted under the label, then the label goes before the router reads the message.
+    const id = await api.post(conv, { text: "minutes of the board" });
+    const patched = await api.request<{ sensitivity: { sensitive: boolean } }>(
+      "PATCH",
+      `/v1/conversations/${conv}`,
+      {
+        labels: [],
+      },
+    );
+    assert.equal(patched.body.sensitivity.sensitive, true, "removing the label does not declassify");
+    assert.equal(((await routed(id)).routing as { zone: string }).zone, "onprem");
+
+    const open = await api.createConversation({ title: "later labelled" });
+    const labelled = await api.request<{ sensitivity: { sensitive: boolean } }>(
+      "PATCH",
+      `/v1/conversations/${open}`,
+      {
+        labels: ["medical"],
+      },
+    );
+    assert.equal(labelled.body.sensitivity.sensitive, true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(
+      !receiver.deliveries.some(
+        (d) => d.message.conversationId === conv || d.message.conversationId === open,
+      ),
+    );
+  });
+
   test("GET /v1/messages/{id} explains the decision", async () => {
     const conv = await api.createConversation({ title: "contracts", labels: ["legal"] });
     const id = await api.post(conv, { text: "draft attached" });
@@ -118,7 +155,8 @@ describe("routing through a running broker", () => {
     const routing = message.routing as Record<string, unknown>;
     assert.equal(routing.zone, "onprem");
     assert.equal(routing.sensitive, true);
-    assert.deepEqual(routing.rules, ["sensitive-labels"]);
+    // The label made the conversation sensitive when it was created, so the message is sticky.
+    assert.deepEqual(routing.rules, ["sticky"]);
     assert.match(String(routing.policyVersion), /^default-/);
     assert.deepEqual(routing.detections, []);
   });
