@@ -22,7 +22,7 @@ export type {
   PolicyTestSuite,
 } from "./policy-tests.ts";
 export type { Detection } from "./model.ts";
-export { redact } from "./redact.ts";
+export { redact, redactionIsComplete } from "./redact.ts";
 export type { Condition, ConditionKind, PolicyDocument } from "./schema.ts";
 export { Action } from "./types.ts";
 export type {

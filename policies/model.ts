@@ -3,11 +3,20 @@
 // engine and the connectors can all share it without arrows pointing back.
 import { z } from "zod";
 
+/**
+ * Text that PostgreSQL can store: no NUL character (it refuses them in text columns). Every
+ * string that reaches the database goes through this, so such input is refused at the edge
+ * instead of wedging a batch later.
+ */
+export const StoredText = z
+  .string()
+  .refine((value) => !value.includes("\u0000"), "must not contain NUL characters");
+
 /** A broker-assigned message id: a UUIDv7, so ids sort roughly by acceptance time. */
 export const MessageId = z.uuid({ version: "v7" });
 export const ConversationId = z.uuid();
 /** An identity as the token's `sub` carries it. */
-export const PrincipalId = z.string().min(1).max(256);
+export const PrincipalId = StoredText.check(z.minLength(1), z.maxLength(256));
 export const Label = z
   .string()
   .min(1)
@@ -21,8 +30,8 @@ export type Member = z.infer<typeof Member>;
 
 /** Where a conversation is mirrored in a cloud IM. */
 export const Binding = z.strictObject({
-  connector: z.string().min(1).max(64),
-  channel: z.string().min(1).max(256),
+  connector: StoredText.check(z.minLength(1), z.maxLength(64)),
+  channel: StoredText.check(z.minLength(1), z.maxLength(256)),
 });
 export type Binding = z.infer<typeof Binding>;
 
@@ -37,7 +46,7 @@ export type Sensitivity = z.infer<typeof Sensitivity>;
 
 export const Conversation = z.strictObject({
   id: ConversationId,
-  title: z.string().max(256),
+  title: StoredText.check(z.maxLength(256)),
   labels: z.array(Label).max(64),
   members: z.array(Member).max(10_000),
   externalParticipants: z.boolean(),
@@ -51,9 +60,9 @@ export type Conversation = z.infer<typeof Conversation>;
 /** The sender as the token describes them; policies may match on roles, groups and department. */
 export const Sender = z.strictObject({
   id: PrincipalId,
-  roles: z.array(z.string()).default([]),
-  groups: z.array(z.string()).default([]),
-  department: z.string().nullable().default(null),
+  roles: z.array(StoredText).default([]),
+  groups: z.array(StoredText).default([]),
+  department: StoredText.nullable().default(null),
 });
 export type Sender = z.infer<typeof Sender>;
 
@@ -72,13 +81,13 @@ export const Message = z.strictObject({
   sender: Sender,
   kind: MessageKindSchema,
   /** Body text; for a reaction, the reaction's name; empty for a delete. */
-  text: z.string(),
+  text: StoredText,
   /** The message this one replies to (its thread). */
   replyTo: MessageId.nullable(),
   /** The message an edit, delete or reaction applies to. */
   targetId: MessageId.nullable(),
   attachments: z.array(z.uuid()).max(32),
-  clientMsgId: z.string().min(1).max(128).nullable(),
+  clientMsgId: StoredText.check(z.minLength(1), z.maxLength(128)).nullable(),
   acceptedAt: z.iso.datetime(),
 });
 export type Message = z.infer<typeof Message>;

@@ -1,4 +1,5 @@
 // Replaces detected spans before a message is relayed (the `redact` action).
+import { MAX_MATCHES_PER_DETECTOR } from "./detectors/index.ts";
 import type { Detection } from "./model.ts";
 
 /**
@@ -38,4 +39,18 @@ export function redact(
 
 function clamp(offset: number, length: number): number {
   return Math.max(0, Math.min(length, Math.floor(offset)));
+}
+
+/**
+ * False when a type reached the scanner's cap, so more of it may be in the text than was found:
+ * such a message cannot be redacted safely and must not be relayed.
+ */
+export function redactionIsComplete(detections: readonly Detection[]): boolean {
+  const counts = new Map<string, number>();
+  for (const { type } of detections) {
+    const count = (counts.get(type) ?? 0) + 1;
+    if (count >= MAX_MATCHES_PER_DETECTOR) return false;
+    counts.set(type, count);
+  }
+  return true;
 }

@@ -35,10 +35,28 @@ export function readYaml(text: string, source: string): YamlReadResult {
       }),
     };
   }
+  const value = doc.toJS() as unknown;
+  const nulAt = pathToNul(value, []);
+  if (nulAt !== null) {
+    const node = nodeAt(doc.contents, nulAt, false);
+    const at = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return {
+      ok: false,
+      problems: [
+        {
+          source,
+          line: at.line,
+          column: at.col,
+          path: nulAt.join("."),
+          message: "must not contain NUL characters",
+        },
+      ],
+    };
+  }
   return {
     ok: true,
     yaml: {
-      value: doc.toJS() as unknown,
+      value,
       locate(path, atKey = false) {
         const node = nodeAt(doc.contents, path, atKey);
         const at = lineCounter.linePos(node?.range?.[0] ?? 0);
@@ -94,6 +112,23 @@ export function schemaProblems(error: z.ZodError, yaml: LocatedYaml, source: str
 
 export function formatProblem(problem: YamlProblem): string {
   return `${problem.source}:${problem.line}:${problem.column}: ${problem.path || "(document)"}: ${problem.message}`;
+}
+
+/** Where the first string holding a NUL character is (PostgreSQL cannot store it), or null. */
+function pathToNul(value: unknown, path: string[]): string[] | null {
+  if (typeof value === "string") return value.includes("\u0000") ? path : null;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = pathToNul(item, [...path, String(index)]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      const found = pathToNul(key, [...path, key]) ?? pathToNul(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return null;
 }
 
 function firstLine(text: string): string {

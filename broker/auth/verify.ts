@@ -8,6 +8,7 @@ import {
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from "jose";
+import { PrincipalId, StoredText } from "../../policies/model.ts";
 import type { Config } from "../config/index.ts";
 import { devKeyAlgorithm, loadOrCreateDevKey } from "./dev-key.ts";
 
@@ -65,11 +66,10 @@ export async function createVerifier(auth: Config["auth"]): Promise<VerifierSetu
       });
       const roles = stringList(payload.roles);
       // jose checks that `sub` is present, not that it is an identity we can use.
-      if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 256) {
-        throw new AuthError("token claim 'sub' is invalid");
-      }
-      const department = typeof payload.department === "string" ? payload.department : null;
-      return { id: payload.sub, roles, groups: stringList(payload.groups), department };
+      const sub = PrincipalId.safeParse(payload.sub);
+      if (!sub.success) throw new AuthError("token claim 'sub' is invalid");
+      const department = StoredText.safeParse(payload.department).data ?? null;
+      return { id: sub.data, roles, groups: stringList(payload.groups), department };
     } catch (error) {
       if (error instanceof AuthError) throw error;
       // The reason names the failed check, never the token.
@@ -82,7 +82,9 @@ export async function createVerifier(auth: Config["auth"]): Promise<VerifierSetu
 
 /** A claim that should be a list of strings; anything else counts as empty. */
 function stringList(claim: unknown): string[] {
-  return Array.isArray(claim) ? claim.filter((item): item is string => typeof item === "string") : [];
+  return Array.isArray(claim)
+    ? claim.filter((item): item is string => StoredText.safeParse(item).success)
+    : [];
 }
 
 function describeJoseError(error: InstanceType<typeof joseErrors.JOSEError>): string {

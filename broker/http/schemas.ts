@@ -1,9 +1,16 @@
 // Request bodies and parameters of API v1. Unknown fields are refused (strict objects).
 import { z } from "zod";
-import { ConversationId, Label, Member, MessageId, MessageKindSchema } from "../../policies/model.ts";
+import {
+  ConversationId,
+  Label,
+  Member,
+  MessageId,
+  MessageKindSchema,
+  StoredText,
+} from "../../policies/model.ts";
 
 export const CreateConversationBody = z.strictObject({
-  title: z.string().max(256).default(""),
+  title: StoredText.check(z.maxLength(256)).default(""),
   labels: z.array(Label).max(64).default([]),
   /** The caller is always added as a member. */
   members: z.array(Member).max(10_000).default([]),
@@ -12,7 +19,7 @@ export const CreateConversationBody = z.strictObject({
 
 export const PatchConversationBody = z
   .strictObject({
-    title: z.string().max(256).optional(),
+    title: StoredText.check(z.maxLength(256)).optional(),
     labels: z.array(Label).max(64).optional(),
     members: z.array(Member).min(1).max(10_000).optional(),
   })
@@ -20,8 +27,8 @@ export const PatchConversationBody = z
 
 export const PostMessageBody = z
   .strictObject({
-    text: z.string(),
-    clientMsgId: z.string().min(1).max(128).optional(),
+    text: StoredText,
+    clientMsgId: StoredText.check(z.minLength(1), z.maxLength(128)).optional(),
     replyTo: MessageId.optional(),
     kind: MessageKindSchema.default("message"),
     /** The message an edit, delete or reaction applies to. */

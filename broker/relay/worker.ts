@@ -7,9 +7,10 @@ import {
   ConnectorPermanentError,
   ConnectorRateLimitedError,
   type Connector,
+  type SendResult,
 } from "../../connectors/index.ts";
-import { redact } from "../../policies/index.ts";
-import type { Binding } from "../../policies/model.ts";
+import { redact, redactionIsComplete } from "../../policies/index.ts";
+import type { Binding, Message } from "../../policies/model.ts";
 import { selectRelayState } from "../db/conversations.ts";
 import { insertExternalId } from "../db/external-ids.ts";
 import { decode, encode, RoutedEnvelope, type DeadLetter } from "../nats/envelope.ts";
@@ -63,6 +64,11 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
         msg.ack();
         return;
       }
+      if (decision.actions.includes("redact") && !redactionIsComplete(decision.detections)) {
+        log.warn({ messageId: message.id }, "relay withheld: too many detections to redact safely");
+        msg.ack();
+        return;
+      }
       for (const connector of deps.connectors) {
         // Delivered before a crash or a lost ack: never send it twice.
         if (state.deliveredTo.includes(connector.kind)) continue;
@@ -83,15 +89,9 @@ async function deliver(
   msg: JsMsg,
 ): Promise<"done" | "retry"> {
   const { message } = envelope;
+  let result: SendResult;
   try {
-    // A `redact` rule lets the message out with each detected span replaced by its type.
-    const outgoing = envelope.decision.actions.includes("redact")
-      ? { ...message, text: redact(message.text, envelope.decision.detections) }
-      : message;
-    const result = await connector.send({ message: outgoing, binding });
-    await insertExternalId(deps.pool, message.id, connector.kind, result.externalId);
-    counters.relayed.add(1, { connector: connector.kind });
-    return "done";
+    result = await connector.send({ message: outgoing(envelope), binding });
   } catch (error) {
     const attempts = msg.info.deliveryCount;
     const reason = (error as Error).message;
@@ -99,10 +99,11 @@ async function deliver(
       await deadLetter(deps, connector, envelope, reason, attempts);
       return "done";
     }
-    const delay =
-      error instanceof ConnectorRateLimitedError
-        ? Math.min(error.retryAfterMs, maxRetryAfterMs)
-        : backoffDelay(attempts, deps.backoff);
+    // Retry-After is honoured, but never below the backoff: "0" must not make a tight loop.
+    const delay = Math.max(
+      backoffDelay(attempts, deps.backoff),
+      error instanceof ConnectorRateLimitedError ? Math.min(error.retryAfterMs, maxRetryAfterMs) : 0,
+    );
     deps.log.warn(
       { messageId: message.id, connector: connector.kind, attempts, delayMs: delay, reason },
       "relay attempt failed; will retry",
@@ -110,6 +111,25 @@ async function deliver(
     msg.nak(delay);
     return "retry";
   }
+  // Outside the send's error path: if recording fails, the handler fails and the message comes
+  // back; the resend carries the same idempotency key, so the cloud keeps one copy.
+  await insertExternalId(deps.pool, message.id, connector.kind, result.externalId);
+  counters.relayed.add(1, { connector: connector.kind });
+  return "done";
+}
+
+/**
+ * What the cloud gets: the sender's id but not their roles, groups or department, no client
+ * idempotency key, and with a `redact` rule each detected span replaced by its type.
+ */
+function outgoing({ message, decision }: RoutedEnvelope): Message {
+  const minimal = {
+    ...message,
+    sender: { id: message.sender.id, roles: [], groups: [], department: null },
+    clientMsgId: null,
+  };
+  if (!decision.actions.includes("redact")) return minimal;
+  return { ...minimal, text: redact(message.text, decision.detections) };
 }
 
 async function deadLetter(

@@ -4,7 +4,7 @@ export type { BuiltinDetectorType } from "./builtin.ts";
 export { customDetector } from "./custom.ts";
 export type { CustomDetectorSpec } from "./custom.ts";
 export { DetectorCompileError } from "./errors.ts";
-export { compileDetectors } from "./scanner.ts";
+export { compileDetectors, MAX_MATCHES_PER_DETECTOR } from "./scanner.ts";
 export { ValidatorName } from "./types.ts";
 export type { Detection, DetectorDefinition, DetectorPrefilter, DetectorSet } from "./types.ts";
 export {

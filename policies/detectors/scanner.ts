@@ -5,7 +5,8 @@ import type { Detection, DetectorDefinition, DetectorSet } from "./types.ts";
 import { validators } from "./validators.ts";
 
 /** Validated matches kept per detector and scan; more add nothing once a detector has fired. */
-const MAX_MATCHES_PER_DETECTOR = 1000;
+/** A scan reports at most this many matches of one type; more may be in the text. */
+export const MAX_MATCHES_PER_DETECTOR = 1000;
 /** Shorter candidates tried, at separators, when a match fails its validator. */
 const MAX_BACKOFF_TRIES = 4;
 /** Strings on which a pattern must not produce an empty match. */

@@ -275,6 +275,18 @@ describe("routing through a running broker", () => {
         type: "invalid-body",
       },
       {
+        name: "NUL in text",
+        send: () => api.request("POST", path, { text: "a\u0000b" }),
+        status: 400,
+        type: "invalid-body",
+      },
+      {
+        name: "NUL in a new conversation's title",
+        send: () => api.request("POST", "/v1/conversations", { title: "a\u0000b" }),
+        status: 400,
+        type: "invalid-body",
+      },
+      {
         name: "wrong type",
         send: () => api.request("POST", path, { text: 42 }),
         status: 400,

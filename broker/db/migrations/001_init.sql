@@ -76,4 +76,5 @@ CREATE TABLE external_ids (
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (message_id, connector)
 );
-CREATE UNIQUE INDEX external_ids_reverse ON external_ids (connector, external_id);
+-- Not unique: a cloud's ids are unique per channel, and a receiver may answer the same id twice.
+CREATE INDEX external_ids_reverse ON external_ids (connector, external_id);
