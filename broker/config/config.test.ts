@@ -254,3 +254,15 @@ describe("watershed.example.yaml", () => {
     assert.equal(parsed.connectors.webhook?.url, "https://chat-bridge.example.internal/watershed");
   });
 });
+
+test("a webhook timeout at or above the ack wait is refused, naming the field", () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        "connectors:\n  webhook:\n    url: http://bridge.test/h\n    secret: 0123456789abcdef0123\n    timeoutMs: 40000\n",
+        "c.yaml",
+        {},
+      ),
+    /c\.yaml:5:16: connectors\.webhook\.timeoutMs: must be below nats\.ackWaitMs/,
+  );
+});

@@ -28,11 +28,13 @@ export function runConsumerLoops(
   const abort = new AbortController();
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener("abort", () => {
+      const done = () => {
         clearTimeout(timer);
+        abort.signal.removeEventListener("abort", done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      abort.signal.addEventListener("abort", done, { once: true });
     });
 
   const pulls = new Set<{ stop(): void }>();
@@ -43,6 +45,8 @@ export function runConsumerLoops(
         consumer ??= await js.consumers.get(stream, name);
         const pull = await consumer.fetch({ max_messages: 1, expires: pullExpiresMs });
         pulls.add(pull);
+        // stop() may have run while this pull was being made: it found nothing to stop.
+        if (stopping) pull.stop();
         try {
           for await (const message of pull) {
             try {

@@ -19,7 +19,8 @@ export async function declassifyConversation(
   input: { conversationId: string; reason: string; actor: string },
 ): Promise<Conversation> {
   return inTransaction(pool, async (client) => {
-    // FOR UPDATE: the router cannot decide a message of this conversation meanwhile.
+    // FOR UPDATE: two declassifications of one conversation do not both succeed. A message decided
+    // meanwhile read the flag as set and stays on-prem: the safe side.
     const conversation = await selectConversation(client, input.conversationId, { forUpdate: true });
     if (!conversation) throw new ConversationMissingError();
     if (!conversation.sensitivity.sensitive) throw new NotSensitiveError("the conversation is not sensitive");

@@ -61,61 +61,106 @@ export async function startPolicyRuntime(deps: RuntimeDeps): Promise<PolicyRunti
     history: 20,
     replicas: deps.replicas,
   });
-  if ((await kv.get(PolicyKey.active))?.operation !== "PUT") await seed(deps, kv);
+  const active = await activePointerState(deps, kv);
+  if (active !== "stored") await seed(deps, kv, active === "stale");
 
   const loaded: Record<PolicyKey, { pointer: PolicyPointer; policy: Policy } | null> = {
     active: null,
     shadow: null,
   };
-  const load = async (key: PolicyKey, pointer: PolicyPointer | null): Promise<void> => {
-    if (pointer === null) {
-      loaded[key] = null;
-      log.info({ key }, "policy cleared");
-      return;
+  // The newest pointer seen per key; a load that finishes after a newer one arrived is dropped.
+  const wanted: Partial<Record<PolicyKey, PolicyPointer | null>> = {};
+  let lastError: unknown = null;
+  let initialised!: () => void;
+  const ready = new Promise<void>((resolve) => (initialised = resolve));
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+
+  const reconcile = async (key: PolicyKey, pointer: PolicyPointer | null, attempt = 1): Promise<void> => {
+    try {
+      let next: { pointer: PolicyPointer; policy: Policy } | null = null;
+      if (pointer !== null) {
+        const stored = await selectPolicyVersion(pool, { revision: pointer.revision });
+        if (!stored) throw new Error(`policy revision ${pointer.revision} is not stored`);
+        next = { pointer, policy: compileText(stored.content, `policy ${stored.version}`) };
+      }
+      if (wanted[key] !== pointer) return;
+      loaded[key] = next;
+      log.info({ key, version: pointer?.version ?? null }, pointer ? "policy in force" : "policy cleared");
+      if (loaded.active) initialised();
+    } catch (error) {
+      lastError = error;
+      // Keep the policy in force and retry while PostgreSQL is away; a newer pointer supersedes.
+      log.error({ err: error, key, attempt }, "could not load policy; keeping the one in force");
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer);
+          if (wanted[key] === pointer) void reconcile(key, pointer, attempt + 1);
+        },
+        Math.min(5000, 250 * attempt),
+      );
+      timers.add(timer);
     }
-    const stored = await selectPolicyVersion(pool, { revision: pointer.revision });
-    if (!stored) throw new Error(`policy revision ${pointer.revision} is not stored`);
-    loaded[key] = { pointer, policy: compileText(stored.content, `policy ${stored.version}`) };
-    log.info({ key, version: stored.version, revision: stored.revision }, "policy in force");
   };
 
   const watcher = await kv.watch();
-  let initialised!: () => void;
-  const ready = new Promise<void>((resolve) => (initialised = resolve));
   const watching = (async () => {
     for await (const entry of watcher) {
       const key = entry.key as PolicyKey;
       if (key !== PolicyKey.active && key !== PolicyKey.shadow) continue;
       const pointer = entry.operation === "PUT" ? (entry.json() as PolicyPointer) : null;
-      // Keep the policy in force until the new one loads; retry while PostgreSQL is away.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await load(key, pointer);
-          break;
-        } catch (error) {
-          log.error({ err: error, key, attempt }, "could not load policy; keeping the one in force");
-          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
-        }
-      }
-      if (loaded.active) initialised();
+      wanted[key] = pointer;
+      void reconcile(key, pointer);
     }
   })();
-  await ready;
+  const stop = async () => {
+    watcher.stop();
+    for (const timer of timers) clearTimeout(timer);
+    await watching.catch(() => {});
+  };
+  let startTimer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">(
+    (resolve) => (startTimer = setTimeout(() => resolve("timeout"), startTimeoutMs)),
+  );
+  const started = await Promise.race([ready.then(() => "ready" as const), timedOut]);
+  clearTimeout(startTimer);
+  if (started === "timeout") {
+    await stop();
+    throw new Error(
+      `no active policy could be loaded within ${startTimeoutMs / 1000} s: ${String(lastError)}`,
+    );
+  }
 
   return {
     active: () => (loaded.active as { policy: Policy }).policy,
     shadow: () => loaded.shadow?.policy ?? null,
     pointer: (key) => loaded[key]?.pointer ?? null,
     kv,
-    async close() {
-      watcher.stop();
-      await watching.catch(() => {});
-    },
+    close: stop,
   };
 }
 
+/** How long start-up waits for the active policy before giving up with the reason. */
+const startTimeoutMs = 30_000;
+
+/**
+ * Whether the active pointer names a version PostgreSQL holds. It does not after the database
+ * was recreated under a NATS that kept its bucket: then the seed file starts over.
+ */
+async function activePointerState(deps: RuntimeDeps, kv: KV): Promise<"missing" | "stale" | "stored"> {
+  const entry = await kv.get(PolicyKey.active);
+  if (entry?.operation !== "PUT") return "missing";
+  const pointer = entry.json() as PolicyPointer;
+  const stored = await selectPolicyVersion(deps.pool, { revision: pointer.revision });
+  if (stored?.contentHash === pointer.contentHash) return "stored";
+  deps.log.warn(
+    { revision: pointer.revision },
+    "the active policy is not in this database; seeding it again",
+  );
+  return "stale";
+}
+
 /** First start: store the seed file as a version and make it active, unless another instance did. */
-async function seed(deps: RuntimeDeps, kv: KV): Promise<void> {
+async function seed(deps: RuntimeDeps, kv: KV, replaceStale: boolean): Promise<void> {
   const content = await readFile(deps.seedFile, "utf8");
   const policy = compileText(content, deps.seedFile);
   const { stored } = await insertPolicyVersion(deps.pool, {
@@ -130,6 +175,11 @@ async function seed(deps: RuntimeDeps, kv: KV): Promise<void> {
     version: stored.version,
     contentHash: stored.contentHash,
   };
+  if (replaceStale) {
+    await kv.put(PolicyKey.active, JSON.stringify(pointer));
+    deps.log.info({ version: stored.version }, "policy seeded again");
+    return;
+  }
   try {
     await kv.create(PolicyKey.active, JSON.stringify(pointer));
     deps.log.info({ version: stored.version }, "policy seeded");

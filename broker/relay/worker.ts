@@ -45,7 +45,11 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
   try {
     envelope = decode(RoutedEnvelope, msg.data);
   } catch (error) {
-    log.error({ err: error, seq: msg.seq }, "unreadable RELAY message dropped from relay (kept on-prem)");
+    // Not the error itself: a JSON parse error can quote the start of the message text.
+    log.error(
+      { seq: msg.seq, error: (error as Error).name },
+      "unreadable RELAY message dropped from relay (kept on-prem)",
+    );
     msg.term("unreadable");
     return;
   }

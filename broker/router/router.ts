@@ -45,7 +45,11 @@ async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise
     envelope = decode(IngressEnvelope, msg.data);
   } catch (error) {
     // Only the broker publishes to INGRESS; an unreadable message is kept in the DLQ, not retried.
-    log.error({ err: error, seq: msg.seq, subject: msg.subject }, "unreadable INGRESS message dead-lettered");
+    // Not the error itself: a JSON parse error can quote the start of the message text.
+    log.error(
+      { seq: msg.seq, subject: msg.subject, error: (error as Error).name },
+      "unreadable INGRESS message dead-lettered",
+    );
     await js.publish(topo.dlqSubject(0), msg.data, { msgID: `ingress-${msg.seq}` });
     msg.term("unreadable");
     return;

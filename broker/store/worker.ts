@@ -47,9 +47,10 @@ export function startStoreWorker(deps: StoreDeps): StoreWorker {
         rows.push({ message: envelope.message, ingressSeq: envelope.ingressSeq });
         readable.push(msg);
       } catch (error) {
+        // Not the error itself: a JSON parse error can quote the start of the message text.
         log.error(
-          { err: error, seq: msg.seq },
-          "unreadable ONPREM message left unacknowledged for inspection",
+          { seq: msg.seq, error: (error as Error).name },
+          "unreadable ONPREM message terminated; it stays in the stream",
         );
         msg.term("unreadable");
       }
@@ -71,6 +72,8 @@ export function startStoreWorker(deps: StoreDeps): StoreWorker {
         const consumer = await deps.js.consumers.get(deps.topo.streams.onprem, deps.topo.storeConsumer);
         const messages = await consumer.consume({ max_messages: maxBatch * 2 });
         consumerMessages = messages;
+        // stop() may have run while consume() was starting: it found nothing to stop.
+        if (stopping) messages.stop();
         for await (const msg of messages) {
           pending.push(msg);
           if (pending.length >= maxBatch) scheduleFlush();

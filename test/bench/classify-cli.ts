@@ -59,6 +59,8 @@ export interface ClassifyCliResult {
   zoneMismatches: number;
   /** The child's user + system CPU time, from its last /proc/<pid>/stat reading. */
   childCpuSeconds: number;
+  /** This process's CPU time over the same run: generating the lines and reading the output. */
+  benchCpuSeconds: number;
   samples: RssSample[];
   exitCode: number | null;
   signal: string | null;
@@ -144,6 +146,7 @@ export async function benchClassifyCli(settings: ClassifyCliSettings): Promise<C
     errorLines: 0,
     zoneMismatches: 0,
     childCpuSeconds: Number.NaN,
+    benchCpuSeconds: Number.NaN,
     samples: [],
     exitCode: null,
     signal: null,
@@ -151,6 +154,7 @@ export async function benchClassifyCli(settings: ClassifyCliSettings): Promise<C
     errors: [],
   };
 
+  const cpuAtSpawn = process.cpuUsage();
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, classifyCliArgs, {
     cwd: repoRoot,
@@ -273,6 +277,8 @@ export async function benchClassifyCli(settings: ClassifyCliSettings): Promise<C
   }
 
   const finished = performance.now();
+  const benchCpu = process.cpuUsage(cpuAtSpawn);
+  result.benchCpuSeconds = (benchCpu.user + benchCpu.system) / 1e6;
   if (carry !== "") result.errors.push("the last output line had no newline");
   result.seconds = (finished - spawnedAt) / 1000;
   result.startupSeconds = (firstOutputAt - spawnedAt) / 1000;

@@ -355,19 +355,19 @@ function summary(report: Report): string[] {
   if (cost && cost.rows.length > 1) {
     lines.push(
       `- Custom detectors: each one added to the default policy costs about ` +
-        `**${usText(cost.shortUsPerDetector)} µs per short message** and makes a ` +
+        `**${usText(cost.shortUsPerDetector)} µs of CPU per short message** and makes a ` +
         `${num(settings.classify.largeBytes / 1024)} KiB text **${percent(cost.largeSlowdownPerDetector)} slower** ` +
         `to classify (fitted over ${cost.rows.map((r) => r.detectors).join(", ")} detectors).`,
     );
   }
   const cli = report.classifyCli;
   if (cli) {
-    const { atTenPercent, last } = rssMarks(cli);
+    const { atTenPercent, lastStreaming, peakBytes } = rssMarks(cli);
     lines.push(
       `- \`watershed classify\` on ${num(cli.lines)} JSON lines through a pipe: **${rate(cli.linesPerSecond)} lines/s** ` +
         `(${num(cli.seconds, 1)} s in all, with ${num(cli.startupSeconds, 1)} s of start-up); RSS ` +
-        `${mib(atTenPercent?.rssBytes)} MiB after 10 % of the lines, ${mib(last?.rssBytes)} MiB at the end, ` +
-        `peak ${mib(last?.peakBytes)} MiB` +
+        `${mib(atTenPercent?.rssBytes)} MiB after 10 % of the lines, ${mib(lastStreaming?.rssBytes)} MiB near ` +
+        `the end, peak ${mib(peakBytes)} MiB` +
         (cli.outputLines === cli.lines ? "." : `; **${num(cli.outputLines)} output lines**.`),
     );
   }
@@ -422,11 +422,20 @@ function mib(bytes: number | undefined): string {
   return bytes === undefined ? "n/a" : num(bytes / MiB, 0);
 }
 
-/** The first sample after `fraction` of the lines came out, and the last sample before the end. */
-function rssMarks(cli: ClassifyCliResult): { atTenPercent?: RssSample; last?: RssSample } {
+/**
+ * The first sample after 10 % of the lines came out; the last one taken while lines were still
+ * coming out (later ones see the process winding down); the kernel's peak at the last sample.
+ */
+function rssMarks(cli: ClassifyCliResult): {
+  atTenPercent?: RssSample;
+  lastStreaming?: RssSample;
+  peakBytes?: number;
+} {
+  const streaming = cli.samples.filter((s) => s.linesOut < cli.lines);
   return {
     atTenPercent: cli.samples.find((s) => s.linesOut >= 0.1 * cli.lines),
-    last: cli.samples[cli.samples.length - 1],
+    lastStreaming: streaming[streaming.length - 1] ?? cli.samples[cli.samples.length - 1],
+    peakBytes: cli.samples[cli.samples.length - 1]?.peakBytes,
   };
 }
 
@@ -443,10 +452,13 @@ function detectorCostSection(cost: DetectorCostResult): string[] {
     "`EMP-\\d{6}`, `PRJ-[A-Z]{3}-\\d{4}` or a license key, every repeat bounded, one or two keywords each, no",
     "validator) and one more sensitive rule, `detected: {types: <those k>, minConfidence: 0.9}`; k = 0 is the",
     "default policy unchanged. Each is parsed with `parsePolicy` and compiled with `compilePolicy`, then",
-    `evaluates the same 64 unlabelled ${c.shortBytes}-byte texts and the same 64 ${num(c.largeBytes / 1024)} KiB ones`,
+    `evaluates the same 64 unlabelled texts of ${c.shortBytes} bytes and the same 64 of ${num(c.largeBytes / 1024)} KiB`,
     "as above (no custom pattern matches them, so each detector is one regex pass that finds nothing). Each",
-    `case runs ${c.durationMs} ms in ${cost.rounds} rounds taken in turn over every k, so a busy moment of the`,
-    "machine slows every k alike; each figure is the median round. _Per detector vs 0_ is the difference to",
+    `case runs ${c.durationMs} ms in all, in ${cost.rounds} rounds taken in turn over every k, so a busy moment of`,
+    "the machine slows every k alike; each row is the round with the median CPU time per message. Messages/s",
+    "and MiB/s are per wall-clock second, as in the table above; the times per message, and the costs per",
+    "detector derived from them, are this process's CPU time (`process.cpuUsage()`, user + system), which",
+    "other work on a busy machine inflates far less than wall time. _Per detector vs 0_ is the difference to",
     "k = 0 divided by k.",
     "",
   ];
@@ -456,10 +468,10 @@ function detectorCostSection(cost: DetectorCostResult): string[] {
       [
         R("Custom detectors"),
         R(`${c.shortBytes} B: messages/s`),
-        R(`${c.shortBytes} B: µs/message`),
-        R(`${c.shortBytes} B: µs per detector vs 0`),
+        R(`${c.shortBytes} B: CPU µs/message`),
+        R(`${c.shortBytes} B: CPU µs per detector vs 0`),
         R(`${num(c.largeBytes / 1024)} KiB: text MiB/s`),
-        R(`${num(c.largeBytes / 1024)} KiB: ms/message`),
+        R(`${num(c.largeBytes / 1024)} KiB: CPU ms/message`),
         R(`${num(c.largeBytes / 1024)} KiB: slowdown per detector vs 0`),
         R("Sensitive"),
         R("Errors"),
@@ -485,8 +497,8 @@ function detectorCostSection(cost: DetectorCostResult): string[] {
   const most = cost.rows.reduce((a, b) => (b.detectors > a.detectors ? b : a));
   if (cost.rows.length > 1) {
     out.push(
-      `Fitted over k = ${cost.rows.map((r) => r.detectors).join(", ")} (least squares, time per message against k):` +
-        ` each extra custom detector costs **${usText(cost.shortUsPerDetector)} µs per ${c.shortBytes}-byte message**` +
+      `Fitted over k = ${cost.rows.map((r) => r.detectors).join(", ")} (least squares, CPU time per message against` +
+        ` k): each extra custom detector costs **${usText(cost.shortUsPerDetector)} µs per ${c.shortBytes}-byte message**` +
         (base ? ` (${usText(base.short.usPerMessage)} µs with none)` : "") +
         ` and makes a ${num(c.largeBytes / 1024)} KiB text **${percent(cost.largeSlowdownPerDetector)} slower**` +
         (base
@@ -502,16 +514,21 @@ function detectorCostSection(cost: DetectorCostResult): string[] {
 }
 
 function classifyCliSection(cli: ClassifyCliResult): string[] {
-  const { atTenPercent, last } = rssMarks(cli);
+  const { atTenPercent, lastStreaming, peakBytes } = rssMarks(cli);
   const at = (fraction: number) => cli.samples.find((s) => s.linesOut >= fraction * cli.lines);
+  const final = cli.samples[cli.samples.length - 1];
   const rssRows: Array<[string, RssSample | undefined]> = [
     ["after 10 % of the lines", atTenPercent],
     ["after 25 %", at(0.25)],
     ["after 50 %", at(0.5)],
     ["after 75 %", at(0.75)],
-    ["last sample before the end", last],
+    ["last sample while lines came out", lastStreaming],
   ];
-  const afterTen = atTenPercent ? cli.samples.filter((s) => s.seconds >= atTenPercent.seconds) : [];
+  if (final && final !== lastStreaming) rssRows.push(["last sample, all lines out, before exit", final]);
+  const afterTen =
+    atTenPercent && lastStreaming
+      ? cli.samples.filter((s) => s.seconds >= atTenPercent.seconds && s.seconds <= lastStreaming.seconds)
+      : [];
   const highest = afterTen.reduce((max, s) => Math.max(max, s.rssBytes), 0);
   const lowest = afterTen.reduce((min, s) => Math.min(min, s.rssBytes), Number.POSITIVE_INFINITY);
   const out = [
@@ -542,6 +559,10 @@ function classifyCliSection(cli: ClassifyCliResult): string[] {
           "CLI process CPU time, user + system (s)",
           `${num(cli.childCpuSeconds, 1)} (${num(cli.childCpuSeconds / cli.seconds, 2)} cores over the total time)`,
         ],
+        [
+          "Bench process CPU time meanwhile: generating and reading lines (s)",
+          `${num(cli.benchCpuSeconds, 1)} (${num(cli.benchCpuSeconds / cli.seconds, 2)} cores)`,
+        ],
       ],
     ),
     "",
@@ -559,12 +580,12 @@ function classifyCliSection(cli: ClassifyCliResult): string[] {
     "",
   ];
   const notes: string[] = [];
-  if (atTenPercent && last) {
-    const growth = last.rssBytes / atTenPercent.rssBytes - 1;
+  if (atTenPercent && lastStreaming) {
+    const growth = lastStreaming.rssBytes / atTenPercent.rssBytes - 1;
     notes.push(
-      `From 10 % of the lines to the end, RSS stayed between ${mib(lowest)} and ${mib(highest)} MiB ` +
-        `(${mib(atTenPercent.rssBytes)} MiB at 10 %, ${mib(last.rssBytes)} MiB at the end, ` +
-        `${growth >= 0 ? "+" : ""}${percent(growth)}; peak ${mib(last.peakBytes)} MiB): ` +
+      `From 10 % of the lines to the last sample while lines came out, RSS stayed between ${mib(lowest)} and ` +
+        `${mib(highest)} MiB (${mib(atTenPercent.rssBytes)} MiB at 10 %, ${mib(lastStreaming.rssBytes)} MiB at ` +
+        `the last, ${growth >= 0 ? "+" : ""}${percent(growth)}; peak over the whole run ${mib(peakBytes)} MiB): ` +
         (highest <= 1.5 * atTenPercent.rssBytes
           ? "after the first 10 % it never rose by half again, so memory stays flat, give or take the heap " +
             "V8 lets grow before it collects."

@@ -29,7 +29,7 @@ export function testConfigInput(options: TestConfigOptions): ConfigInput {
     relay: { maxAttempts: 20, backoffBaseMs: 100, backoffMaxMs: 1000 },
     // Failure paths log on purpose; WATERSHED_TEST_LOG=warn shows them.
     log: { level: (process.env.WATERSHED_TEST_LOG ?? "silent") as "silent" },
-    ...(options.webhook ? { connectors: { webhook: { ...options.webhook, timeoutMs: 3000 } } } : {}),
+    ...(options.webhook ? { connectors: { webhook: { ...options.webhook, timeoutMs: 2000 } } } : {}),
   };
   const overrides = options.overrides ?? {};
   const merged: Record<string, unknown> = { ...base };
