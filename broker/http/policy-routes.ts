@@ -22,6 +22,7 @@ import {
 import { ConversationMissingError, declassifyConversation, NotSensitiveError } from "../policy/declassify.ts";
 import { PolicyKey, type PolicyRuntime } from "../policy/runtime.ts";
 import { runPolicyTestsText } from "../policy/tests.ts";
+import { evaluationInput } from "../router/decide.ts";
 import { ProblemError, ProblemType } from "./problems.ts";
 import { ConversationParams } from "./schemas.ts";
 import { parseBody, parseParams } from "./validate.ts";
@@ -148,19 +149,21 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: PolicyApiDeps):
     return { versions: await listPolicyVersions(deps.pool) };
   });
 
-  app.put("/v1/policy", async (request) => {
+  /** Validates, tests, stores and points `key` at the policy in the request body. */
+  const publishFrom = async (request: FastifyRequest, key: PolicyKey) => {
     const principal = admin(request);
     const body = parseBody(PolicyBody, request.body);
     const policy = await candidate(body);
-    const pointer = await publishPolicy(adminDeps, {
+    return publishPolicy(adminDeps, {
       content: body.policy,
       policy,
       actor: principal.id,
       comment: body.comment,
-      key: PolicyKey.active,
+      key,
     }).catch(mapAdminError);
-    return { active: pointer };
-  });
+  };
+
+  app.put("/v1/policy", async (request) => ({ active: await publishFrom(request, PolicyKey.active) }));
 
   app.post("/v1/policy/rollback", async (request) => {
     const principal = admin(request);
@@ -184,15 +187,11 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: PolicyApiDeps):
     if (body.conversationId !== undefined) {
       const stored = await selectConversation(deps.pool, body.conversationId);
       if (!stored) throw new ProblemError(ProblemType.conversationNotFound);
-      conversation = {
-        id: stored.id,
-        title: stored.title,
-        labels: stored.labels,
-        members: stored.members,
-        externalParticipants: stored.externalParticipants,
-        bindings: stored.bindings,
-        sensitive: stored.sensitivity.sensitive,
-      };
+      conversation = evaluationInput(stored, {
+        id: "sample-message",
+        sender: { id: principal.id },
+        text: "",
+      }).conversation;
     } else {
       const given = body.conversation ?? {
         title: "",
@@ -211,19 +210,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: PolicyApiDeps):
     return { policyVersion: policy.version, explanation, text: formatExplanation(explanation) };
   });
 
-  app.put("/v1/policy/shadow", async (request) => {
-    const principal = admin(request);
-    const body = parseBody(PolicyBody, request.body);
-    const policy = await candidate(body);
-    const pointer = await publishPolicy(adminDeps, {
-      content: body.policy,
-      policy,
-      actor: principal.id,
-      comment: body.comment,
-      key: PolicyKey.shadow,
-    }).catch(mapAdminError);
-    return { shadow: pointer };
-  });
+  app.put("/v1/policy/shadow", async (request) => ({ shadow: await publishFrom(request, PolicyKey.shadow) }));
 
   app.delete("/v1/policy/shadow", async (request, reply) => {
     const principal = admin(request);

@@ -4,7 +4,7 @@ import type pg from "pg";
 import type { Policy } from "../../policies/index.ts";
 import type { Conversation } from "../../policies/model.ts";
 import { selectConversation } from "../db/conversations.ts";
-import { verdictOrFailClosed } from "../router/decide.ts";
+import { evaluationInput, verdictOrFailClosed } from "../router/decide.ts";
 
 export interface ReplayChange {
   messageId: string;
@@ -98,27 +98,23 @@ export async function replayHistory(
       report.messages++;
       const conversation = state.conversation;
       const outcome = conversation
-        ? verdictOrFailClosed(candidate, {
-            conversation: {
-              id: conversation.id,
-              title: conversation.title,
-              labels: conversation.labels,
-              members: conversation.members,
-              externalParticipants: conversation.externalParticipants,
-              bindings: conversation.bindings,
-              sensitive: state.sticky,
-            },
-            message: {
-              id: row.id,
-              sender: {
-                id: row.sender_id,
-                roles: row.sender_attributes.roles ?? [],
-                groups: row.sender_attributes.groups ?? [],
-                department: row.sender_attributes.department ?? null,
+        ? verdictOrFailClosed(
+            candidate,
+            evaluationInput(
+              conversation,
+              {
+                id: row.id,
+                sender: {
+                  id: row.sender_id,
+                  roles: row.sender_attributes.roles ?? [],
+                  groups: row.sender_attributes.groups ?? [],
+                  department: row.sender_attributes.department ?? null,
+                },
+                text: row.body,
               },
-              text: row.body,
-            },
-          })
+              state.sticky,
+            ),
+          )
         : null;
       const verdict = outcome?.verdict ?? null;
       const to = verdict === null || verdict.sensitive ? "onprem" : "cloud";

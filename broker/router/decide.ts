@@ -4,7 +4,13 @@
 // decisions and sticky flags in one statement.
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
-import type { EvaluationInput, EvaluationResult, Policy, Verdict } from "../../policies/index.ts";
+import type {
+  EvaluationInput,
+  EvaluationResult,
+  MessageInput,
+  Policy,
+  Verdict,
+} from "../../policies/index.ts";
 import type { Conversation, Message, RoutingDecision } from "../../policies/model.ts";
 import {
   recordDecisions,
@@ -51,7 +57,12 @@ export function verdictOrFailClosed(
       };
 }
 
-export function evaluationInput(conversation: Conversation, message: Message): EvaluationInput {
+/** What the policy sees; `sensitive` overrides the stored flag (replay tracks its own). */
+export function evaluationInput(
+  conversation: Conversation,
+  message: MessageInput,
+  sensitive = conversation.sensitivity.sensitive,
+): EvaluationInput {
   return {
     conversation: {
       id: conversation.id,
@@ -60,7 +71,7 @@ export function evaluationInput(conversation: Conversation, message: Message): E
       members: conversation.members,
       externalParticipants: conversation.externalParticipants,
       bindings: conversation.bindings,
-      sensitive: conversation.sensitivity.sensitive,
+      sensitive,
     },
     message: { id: message.id, sender: message.sender, text: message.text },
   };
