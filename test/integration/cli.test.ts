@@ -1,7 +1,6 @@
 // The `watershed` command line, run for real as a child process: `config env`, `token`, config
 // errors (exit 78 naming the file, line, field or variable) and `migrate` against PostgreSQL.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
@@ -13,59 +12,13 @@ import pg from "pg";
 import { stringify } from "yaml";
 import { AuthError, createVerifier } from "../../broker/auth/index.ts";
 import { configVariables, ConfigSchema } from "../../broker/config/index.ts";
+import { assertExit, describeRun, runCli, type CliResult } from "../helpers/cli.ts";
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from "../helpers/services.ts";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const migrationsDir = fileURLToPath(new URL("../../broker/db/migrations/", import.meta.url));
-const cliTimeoutMs = 60_000;
 // A server nothing listens on: if a config error went unnoticed, the command fails with exit 1
 // instead of touching a real database.
 const unreachablePostgres = "postgres://postgres@127.0.0.1:1/unreachable";
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `watershed <args>` from the repository root with no WATERSHED_* variable but `env`. */
-function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const childEnv: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("WATERSHED_") && key !== "NODE_TEST_CONTEXT") childEnv[key] = value;
-  }
-  Object.assign(childEnv, env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "broker/cli/main.ts", ...args], {
-      cwd: repoRoot,
-      env: childEnv,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: cliTimeoutMs,
-      killSignal: "SIGKILL",
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      if (signal === "SIGKILL") {
-        reject(new Error(`watershed ${args.join(" ")} timed out after ${cliTimeoutMs} ms:\n${stderr}`));
-      } else {
-        resolve({ code, signal, stdout, stderr });
-      }
-    });
-  });
-}
-
-function describeRun(result: CliResult): string {
-  return `exit ${result.code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`;
-}
-
-function assertExit(result: CliResult, code: number): void {
-  assert.equal(result.code, code, describeRun(result));
-}
 
 async function migrationFiles(): Promise<string[]> {
   return (await readdir(migrationsDir)).filter((name) => /^\d{3}_.+\.sql$/.test(name)).sort();
@@ -203,7 +156,9 @@ describe("configuration errors stop a command with exit 78", { concurrency: true
   test("a bad environment override names the variable", async () => {
     const configFile = join(dir, "good.yaml");
     await writeFile(configFile, `http:\n  port: 8080\npostgres:\n  url: ${unreachablePostgres}\n`);
-    const result = await runCli(["migrate", "--config", configFile], { WATERSHED_NATS_PARTITIONS: "0" });
+    const result = await runCli(["migrate", "--config", configFile], {
+      env: { WATERSHED_NATS_PARTITIONS: "0" },
+    });
     assertExit(result, 78);
     assert.match(result.stderr, /WATERSHED_NATS_PARTITIONS/);
     assert.match(result.stderr, /nats\.partitions/);

@@ -10,68 +10,21 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { parse, stringify } from "yaml";
+import {
+  assertExit,
+  cliArgs,
+  cliEnv,
+  describeRun,
+  repoRoot,
+  runCli,
+  type CliResult,
+} from "../helpers/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/services.ts";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const cliTimeoutMs = 60_000;
 const defaultPolicy = "policies/default.yaml";
 const card = "4111 1111 1111 1111";
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment of the parent without any WATERSHED_* variable. */
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("WATERSHED_") && key !== "NODE_TEST_CONTEXT") env[key] = value;
-  }
-  return env;
-}
-
-const cliArgs = (args: string[]) => ["--import", "tsx", "broker/cli/main.ts", ...args];
-
-/** Runs `watershed <args>` from the repository root, with `input` on stdin when given. */
-function runCli(args: string[], input?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgs(args), {
-      cwd: repoRoot,
-      env: cliEnv(),
-      stdio: ["pipe", "pipe", "pipe"],
-      timeout: cliTimeoutMs,
-      killSignal: "SIGKILL",
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.stdin.on("error", () => {}); // a child that exits early is reported by its exit code
-    child.stdin.end(input ?? "");
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      if (signal === "SIGKILL") {
-        reject(new Error(`watershed ${args.join(" ")} timed out after ${cliTimeoutMs} ms:\n${stderr}`));
-      } else {
-        resolve({ code, signal, stdout, stderr });
-      }
-    });
-  });
-}
-
-function describeRun(result: CliResult): string {
-  return `exit ${result.code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`;
-}
-
-function assertExit(result: CliResult, code: number): void {
-  assert.equal(result.code, code, describeRun(result));
-}
 
 function outputLines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
@@ -360,7 +313,7 @@ describe("watershed classify", () => {
       classifyInput({ id: "c3", labels: ["hr"] }, "m6", "thanks, see you later"),
       classifyInput({ id: "c2", labels: ["general"] }, "m7", "still relayed"),
     ];
-    const result = await runCli(["classify", "--policy", defaultPolicy], input.join("\n") + "\n");
+    const result = await runCli(["classify", "--policy", defaultPolicy], { input: input.join("\n") + "\n" });
     assertExit(result, 1);
     assert.ok(!result.stdout.includes("4111"), "the card number is in the output");
     assert.ok(!result.stdout.includes("1111 1111"), "the card number is in the output");
