@@ -234,6 +234,7 @@ describe("policy rollout", () => {
   test("the audit log and the decisions refuse edits, and a forced edit breaks the chain", async () => {
     await assert.rejects(db.pool.query("UPDATE audit_log SET actor = 'mallory'"), /audit_log is append-only/);
     await assert.rejects(db.pool.query("DELETE FROM audit_log"), /append-only/);
+    await assert.rejects(db.pool.query("TRUNCATE audit_log"), /append-only/);
     await assert.rejects(
       db.pool.query("UPDATE routing_decisions SET zone = 'cloud'"),
       /routing_decisions is append-only/,

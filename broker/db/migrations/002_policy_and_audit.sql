@@ -49,3 +49,7 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 -- Routing decisions are a record: once written, never changed or removed.
 CREATE TRIGGER routing_decisions_append_only BEFORE UPDATE OR DELETE ON routing_decisions
   FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- TRUNCATE fires no row trigger: refuse it separately, so the log cannot be emptied silently.
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
