@@ -50,7 +50,7 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
       { seq: msg.seq, error: (error as Error).name },
       "unreadable RELAY message dropped from relay (kept on-prem)",
     );
-    msg.term("unreadable");
+    msg.term(); // no reason: nats-server 2.9 ignores "+TERM <reason>"
     return;
   }
   const { message, decision } = envelope;

@@ -51,7 +51,7 @@ async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise
       "unreadable INGRESS message dead-lettered",
     );
     await js.publish(topo.dlqSubject(0), msg.data, { msgID: `ingress-${msg.seq}` });
-    msg.term("unreadable");
+    msg.term(); // no reason: nats-server 2.9 ignores "+TERM <reason>"
     return;
   }
   const { message } = envelope;
@@ -65,10 +65,14 @@ async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise
       const routed: RoutedEnvelope = { message, decision, ingressSeq: msg.seq };
       const partition = partitionOf(message.conversationId, topo.partitions);
       const data = encode(routed);
-      await js.publish(topo.onpremSubject(partition), data, { msgID: message.id, headers: traceHeaders() });
-      if (decision.zone === "cloud") {
-        await js.publish(topo.relaySubject(partition), data, { msgID: message.id, headers: traceHeaders() });
-      }
+      // Both at once: each stream keeps this partition's order, since the next message of the
+      // partition is delivered only after this one is acknowledged, after both publishes.
+      await Promise.all([
+        js.publish(topo.onpremSubject(partition), data, { msgID: message.id, headers: traceHeaders() }),
+        decision.zone === "cloud"
+          ? js.publish(topo.relaySubject(partition), data, { msgID: message.id, headers: traceHeaders() })
+          : null,
+      ]);
       msg.ack();
       counters.routed.add(1, { zone: decision.zone });
       if (input && decision.actions.includes("notify")) notifySender(deps, message.sender.id, decision);

@@ -17,6 +17,12 @@ export interface StoreDeps {
   maxBatch?: number;
 }
 
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the row, not the server. */
+function refusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+}
+
 export interface StoreWorker {
   stop(): Promise<void>;
 }
@@ -52,7 +58,7 @@ export function startStoreWorker(deps: StoreDeps): StoreWorker {
           { seq: msg.seq, error: (error as Error).name },
           "unreadable ONPREM message terminated; it stays in the stream",
         );
-        msg.term("unreadable");
+        msg.term(); // no reason: nats-server 2.9 ignores "+TERM <reason>"
       }
     }
     try {
@@ -60,8 +66,35 @@ export function startStoreWorker(deps: StoreDeps): StoreWorker {
       for (const msg of readable) msg.ack();
       counters.stored.add(rows.length);
     } catch (error) {
+      if (refusedData(error)) {
+        await writeOneByOne(rows, readable);
+        return;
+      }
       log.warn({ err: error, size: rows.length }, "store batch failed; will redeliver");
       for (const msg of readable) msg.nak(1000);
+    }
+  };
+
+  // PostgreSQL refused a value, not the connection: find the row, so one cannot block all others.
+  // A refused row is terminated and stays in the ONPREM stream for inspection.
+  const writeOneByOne = async (rows: StoredMessage[], msgs: JsMsg[]) => {
+    for (const [index, row] of rows.entries()) {
+      const msg = msgs[index] as JsMsg;
+      try {
+        await insertMessages(deps.pool, [row]);
+        msg.ack();
+        counters.stored.add(1);
+      } catch (error) {
+        if (!refusedData(error)) {
+          msg.nak(1000);
+          continue;
+        }
+        log.error(
+          { messageId: row.message.id, seq: msg.seq, code: (error as { code?: string }).code },
+          "PostgreSQL refused a message; terminated, it stays in the ONPREM stream",
+        );
+        msg.term(); // no reason: nats-server 2.9 ignores "+TERM <reason>"
+      }
     }
   };
 
