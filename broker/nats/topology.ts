@@ -83,9 +83,11 @@ export async function ensureTopology(
     max_msg_size: -1,
   } satisfies Partial<StreamConfig>;
   const twoMinutes = 2 * 60 * 1000;
+  await checkPartitions(jsm, topo);
   await ensureStream(jsm, {
     ...base,
     name: topo.streams.ingress,
+    description: partitionsDescription(topo.partitions),
     subjects: [`${topo.prefix}.ingress.*`],
     // Work queue: a message leaves INGRESS once the router has routed it.
     retention: RetentionPolicy.Workqueue,
@@ -142,6 +144,36 @@ export async function ensureTopology(
     max_ack_pending: 10_000,
     max_deliver: -1,
   });
+}
+
+export class TopologyMismatchError extends Error {
+  override name = "TopologyMismatchError";
+}
+
+function partitionsDescription(partitions: number): string {
+  return `watershed partitions=${partitions}`;
+}
+
+/**
+ * Two instances hashing conversations into different partition counts would route one
+ * conversation through two partitions, breaking its order and its stickiness: refuse to start.
+ * The count is kept in INGRESS's description (nats-server 2.9 has no stream metadata).
+ */
+async function checkPartitions(jsm: JetStreamManager, topo: Topology): Promise<void> {
+  let description: string | undefined;
+  try {
+    description = (await jsm.streams.info(topo.streams.ingress)).config.description;
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  const recorded = /^watershed partitions=(\d+)$/.exec(description ?? "")?.[1];
+  if (recorded !== undefined && Number(recorded) !== topo.partitions) {
+    throw new TopologyMismatchError(
+      `${topo.streams.ingress} is partitioned ${recorded} ways but nats.partitions is ${topo.partitions}: ` +
+        `use ${recorded}, or stop intake, let INGRESS and RELAY drain and delete the streams first`,
+    );
+  }
 }
 
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {

@@ -49,3 +49,19 @@ test("a fresh database under the same NATS bucket starts with the seed policy ag
     await broker.close();
   }
 });
+
+test("an instance configured with another partition count than the streams refuses to start", async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const eight = testConfig({ databaseUrl: db.url, prefix, jwksFile: keys.jwksFile });
+  assert.equal(eight.nats.partitions, 8);
+  const four = testConfig({
+    databaseUrl: db.url,
+    prefix,
+    jwksFile: keys.jwksFile,
+    overrides: { nats: { partitions: 4 } },
+  });
+  await assert.rejects(startBroker(four), /partitioned 8 ways but nats\.partitions is 4/);
+  // The matching count still starts.
+  await (await startBroker(eight)).close();
+});
