@@ -104,7 +104,7 @@ export const ConfigSchema = z
         maxAttempts: positiveInt
           .max(1000)
           .default(10)
-          .describe("Deliveries before a message is dead-lettered."),
+          .describe("Failed sends to a connector before a message is dead-lettered."),
         backoffBaseMs: positiveInt
           .default(500)
           .describe("First retry delay in milliseconds; doubles, with jitter."),

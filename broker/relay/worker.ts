@@ -33,13 +33,22 @@ export interface RelayDeps {
 /** A Retry-After longer than this is treated as this: the message must not sit for hours. */
 const maxRetryAfterMs = 10 * 60 * 1000;
 
+/**
+ * Failed sends per message and connector. Only the connector's failures count toward
+ * `maxAttempts`: a redelivery caused by PostgreSQL or NATS being away must not use them up. Held
+ * in memory, at most one entry per partition at a time; after a restart the count starts again,
+ * which errs towards more retries, never fewer.
+ */
+type FailedSends = Map<string, number>;
+
 export function startRelay(deps: RelayDeps): ConsumerLoops {
   const { topo } = deps;
   const names = Array.from({ length: topo.partitions }, (_, p) => topo.relayConsumer(p));
-  return runConsumerLoops(deps.js, topo.streams.relay, names, (msg) => relayOne(deps, msg), deps.log);
+  const failed: FailedSends = new Map();
+  return runConsumerLoops(deps.js, topo.streams.relay, names, (msg) => relayOne(deps, failed, msg), deps.log);
 }
 
-async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
+async function relayOne(deps: RelayDeps, failed: FailedSends, msg: JsMsg): Promise<void> {
   const { log } = deps;
   let envelope: RoutedEnvelope;
   try {
@@ -65,11 +74,13 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
           { messageId: message.id, conversationId: message.conversationId },
           "relay withheld: sensitive now",
         );
+        forget(failed, message.id, deps.connectors);
         msg.ack();
         return;
       }
       if (decision.actions.includes("redact") && !redactionIsComplete(decision.detections)) {
         log.warn({ messageId: message.id }, "relay withheld: too many detections to redact safely");
+        forget(failed, message.id, deps.connectors);
         msg.ack();
         return;
       }
@@ -77,7 +88,7 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
         // Delivered before a crash or a lost ack: never send it twice.
         if (state.deliveredTo.includes(connector.kind)) continue;
         const binding = state.bindings.find((b) => b.connector === connector.kind) ?? null;
-        const outcome = await deliver(deps, connector, { envelope, binding }, msg);
+        const outcome = await deliver(deps, failed, connector, { envelope, binding }, msg);
         if (outcome === "retry") return;
       }
       msg.ack();
@@ -88,19 +99,23 @@ async function relayOne(deps: RelayDeps, msg: JsMsg): Promise<void> {
 
 async function deliver(
   deps: RelayDeps,
+  failed: FailedSends,
   connector: Connector,
   { envelope, binding }: { envelope: RoutedEnvelope; binding: Binding | null },
   msg: JsMsg,
 ): Promise<"done" | "retry"> {
   const { message } = envelope;
+  const key = `${message.id}:${connector.kind}`;
   let result: SendResult;
   try {
     result = await connector.send({ message: outgoing(envelope), binding });
   } catch (error) {
-    const attempts = msg.info.deliveryCount;
+    const attempts = (failed.get(key) ?? 0) + 1;
+    failed.set(key, attempts);
     const reason = (error as Error).message;
     if (error instanceof ConnectorPermanentError || attempts >= deps.maxAttempts) {
       await deadLetter(deps, connector, envelope, reason, attempts);
+      failed.delete(key);
       return "done";
     }
     // Retry-After is honoured, but never below the backoff: "0" must not make a tight loop.
@@ -115,11 +130,17 @@ async function deliver(
     msg.nak(delay);
     return "retry";
   }
+  failed.delete(key);
   // Outside the send's error path: if recording fails, the handler fails and the message comes
   // back; the resend carries the same idempotency key, so the cloud keeps one copy.
   await insertExternalId(deps.pool, message.id, connector.kind, result.externalId);
   counters.relayed.add(1, { connector: connector.kind });
   return "done";
+}
+
+/** Drops the failure counts of a message that will not be sent again. */
+function forget(failed: FailedSends, messageId: string, connectors: readonly Connector[]): void {
+  for (const connector of connectors) failed.delete(`${messageId}:${connector.kind}`);
 }
 
 /**
