@@ -1,6 +1,7 @@
 // The append-only, hash-chained audit log of security-relevant actions.
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { canonical, genesisHash } from "./canonical.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -21,21 +22,8 @@ export interface AuditRecord extends AuditEntry {
   hash: string;
 }
 
-const genesisHash = "0".repeat(64);
 // Serialises appends so each row chains to the one before it.
 const auditLockKey = 0x61756469_74n;
-
-/** JSON with sorted keys, so the hash does not depend on how jsonb orders them. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    );
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 function hashOf(prevHash: string, record: Omit<AuditRecord, "hash" | "prevHash">): string {
   const body = canonical([

@@ -2,6 +2,7 @@
 import type pg from "pg";
 import type { Conversation, Detection, RoutingDecision } from "../../policies/model.ts";
 import { toConversation, type ConversationRow } from "./conversations.ts";
+import type { ChainLink } from "./decision-chain.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -85,24 +86,32 @@ export interface NewDecision {
   stickyReason: string | null;
 }
 
+export interface ChainedDecision extends NewDecision {
+  link: ChainLink;
+}
+
 /**
  * Records the decisions and the sticky flags they set, in one statement, so each decision and
  * its flag commit together or not at all. Returns the message ids recorded now; one missing was
  * recorded before (then nothing of it changed).
  */
-export async function recordDecisions(db: Queryable, batch: readonly NewDecision[]): Promise<Set<string>> {
+export async function recordDecisions(
+  db: Queryable,
+  batch: readonly ChainedDecision[],
+): Promise<Set<string>> {
   const { rows } = await db.query<{ message_id: string }>(
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::boolean[], $6::text[],
-         $7::jsonb[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[])
+         $7::jsonb[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::int[],
+         $14::bigint[], $15::text[], $16::text[])
          AS t(id, message_id, conversation_id, zone, sensitive, policy_version, rules, reason, detections,
-           actions, decided_at, sticky_reason)
+           actions, decided_at, sticky_reason, chain_partition, chain_seq, prev_hash, hash)
      ), inserted AS (
        INSERT INTO routing_decisions (id, message_id, conversation_id, zone, sensitive, policy_version, rules,
-         reason, detections, actions, decided_at)
+         reason, detections, actions, decided_at, chain_partition, chain_seq, prev_hash, hash)
        SELECT id, message_id, conversation_id, zone, sensitive, policy_version,
          ARRAY(SELECT jsonb_array_elements_text(rules)), reason, detections,
-         ARRAY(SELECT jsonb_array_elements_text(actions)), decided_at
+         ARRAY(SELECT jsonb_array_elements_text(actions)), decided_at, chain_partition, chain_seq, prev_hash, hash
        FROM input
        ON CONFLICT (message_id) DO NOTHING
        RETURNING message_id
@@ -128,6 +137,10 @@ export async function recordDecisions(db: Queryable, batch: readonly NewDecision
       batch.map((b) => JSON.stringify(b.decision.actions)),
       batch.map((b) => b.decision.decidedAt),
       batch.map((b) => b.stickyReason),
+      batch.map((b) => b.link.partition),
+      batch.map((b) => b.link.seq),
+      batch.map((b) => b.link.prevHash),
+      batch.map((b) => b.link.hash),
     ],
   );
   return new Set(rows.map((row) => row.message_id));

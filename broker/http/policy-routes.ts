@@ -7,6 +7,7 @@ import { formatExplanation, type EvaluationInput, type Policy } from "../../poli
 import { Label, Member } from "../../policies/model.ts";
 import type { Principal } from "../auth/index.ts";
 import { selectAudit, verifyAuditChain } from "../db/audit.ts";
+import { verifyDecisionChains } from "../db/decision-chain.ts";
 import { selectConversation } from "../db/conversations.ts";
 import { listPolicyVersions, selectPolicyVersion } from "../db/policies.ts";
 import { summarizeShadow } from "../db/shadow.ts";
@@ -245,6 +246,8 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: PolicyApiDeps):
     return {
       entries: await selectAudit(deps.pool, query.subject, query.limit ?? 100),
       chain: await verifyAuditChain(deps.pool),
+      // A full scan of the decisions: fine for an admin's check, not for a dashboard's poll.
+      decisions: await verifyDecisionChains(deps.pool),
     };
   });
 }

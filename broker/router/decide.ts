@@ -12,12 +12,14 @@ import type {
   Verdict,
 } from "../../policies/index.ts";
 import type { Conversation, Message, RoutingDecision } from "../../policies/model.ts";
+import { linkBatch, selectChainHeads, type ChainLink } from "../db/decision-chain.ts";
 import {
   recordDecisions,
   selectDecision,
   selectDecisionContexts,
   type NewDecision,
 } from "../db/decisions.ts";
+import { partitionOf } from "../nats/topology.ts";
 
 /** Every failure inside classification ends here: on-prem, with the reason recorded. */
 function failClosed(policyVersion: string, rule: string, reason: string): Verdict {
@@ -136,7 +138,12 @@ interface Pending {
  * two messages of one conversation (a later one waits for the next batch), so even a
  * misconfigured partition count cannot decide a message before the one accepted ahead of it.
  */
-export function createDecider(pool: pg.Pool, policy: () => Policy, maxBatch = 128): Decider {
+export function createDecider(
+  pool: pg.Pool,
+  policy: () => Policy,
+  partitions: number,
+  maxBatch = 128,
+): Decider {
   let queue: Pending[] = [];
   let running = false;
 
@@ -158,10 +165,14 @@ export function createDecider(pool: pg.Pool, policy: () => Policy, maxBatch = 12
 
   const run = async (batch: Pending[]) => {
     const active = policy();
-    const contexts = await selectDecisionContexts(
-      pool,
-      batch.map((p) => ({ messageId: p.message.id, conversationId: p.message.conversationId })),
-    );
+    const partitionOfMessage = (message: Message) => partitionOf(message.conversationId, partitions);
+    const [contexts, heads] = await Promise.all([
+      selectDecisionContexts(
+        pool,
+        batch.map((p) => ({ messageId: p.message.id, conversationId: p.message.conversationId })),
+      ),
+      selectChainHeads(pool, [...new Set(batch.map((p) => partitionOfMessage(p.message)))]),
+    ]);
     const fresh: Array<{ pending: Pending; decided: Decided & NewDecision }> = [];
     for (const [index, pending] of batch.entries()) {
       const context = contexts[index] as (typeof contexts)[number];
@@ -169,9 +180,14 @@ export function createDecider(pool: pg.Pool, policy: () => Policy, maxBatch = 12
       else fresh.push({ pending, decided: decideOne(active, pending.message, context.conversation) });
     }
     if (fresh.length === 0) return;
+    // Each decision links onto its partition's chain (invariant 5: decisions are tamper-evident).
+    const links = linkBatch(
+      heads,
+      fresh.map((f) => ({ decision: f.decided.decision, partition: partitionOfMessage(f.pending.message) })),
+    );
     const inserted = await recordDecisions(
       pool,
-      fresh.map((f) => f.decided),
+      fresh.map((f, index) => ({ ...f.decided, link: links[index] as ChainLink })),
     );
     for (const { pending, decided } of fresh) {
       if (inserted.has(decided.decision.messageId)) {

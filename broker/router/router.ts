@@ -28,7 +28,7 @@ export interface RouterDeps {
 export function startRouter(deps: RouterDeps): ConsumerLoops {
   const { topo } = deps;
   const names = Array.from({ length: topo.partitions }, (_, p) => topo.routerConsumer(p));
-  const decider = createDecider(deps.pool, deps.policy);
+  const decider = createDecider(deps.pool, deps.policy, topo.partitions);
   return runConsumerLoops(
     deps.js,
     topo.streams.ingress,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startBroker, type Broker } from "../../broker/app.ts";
 import { verifyAuditChain } from "../../broker/db/audit.ts";
+import { verifyDecisionChains } from "../../broker/db/decision-chain.ts";
 import { defaultPolicyPath } from "../../policies/index.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../fakes/webhook-receiver.ts";
 import { Api, waitUntil } from "../helpers/api.ts";
@@ -246,5 +247,30 @@ describe("policy rollout", () => {
     await db.pool.query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only");
     const check = await verifyAuditChain(db.pool);
     assert.deepEqual(check.ok ? null : check.brokenAt, 2);
+  });
+
+  test("routing decisions are hash-chained per partition, and a forced edit breaks the chain", async () => {
+    const intact = await verifyDecisionChains(db.pool);
+    assert.equal(intact.ok, true);
+    assert.ok(intact.decisions >= 5, `${intact.decisions} decisions checked`);
+    const audit = await admin.request<{ decisions: { ok: boolean } }>("GET", "/v1/audit?limit=1");
+    assert.equal(audit.body.decisions.ok, true);
+
+    const { rows } = await db.pool.query<{ chain_partition: number; chain_seq: string }>(
+      "SELECT chain_partition, chain_seq FROM routing_decisions WHERE zone = 'onprem' ORDER BY chain_seq LIMIT 1",
+    );
+    const target = rows[0];
+    assert.ok(target);
+    await db.pool.query("ALTER TABLE routing_decisions DISABLE TRIGGER routing_decisions_append_only");
+    await db.pool.query(
+      "UPDATE routing_decisions SET zone = 'cloud' WHERE chain_partition = $1 AND chain_seq = $2",
+      [target.chain_partition, target.chain_seq],
+    );
+    await db.pool.query("ALTER TABLE routing_decisions ENABLE TRIGGER routing_decisions_append_only");
+    const broken = await verifyDecisionChains(db.pool);
+    assert.deepEqual(broken.ok ? null : broken.brokenAt, {
+      partition: target.chain_partition,
+      seq: Number(target.chain_seq),
+    });
   });
 });

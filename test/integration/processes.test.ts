@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { verifyDecisionChains } from "../../broker/db/decision-chain.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../fakes/webhook-receiver.ts";
 import { Api, waitUntil } from "../helpers/api.ts";
 import { startChildBroker, testConfigInput, type ChildBroker } from "../helpers/broker.ts";
@@ -71,6 +72,8 @@ async function checkOutcome(db: TestDatabase, receiver: WebhookReceiver, work: P
   );
   assert.equal(Number(decisions.rows[0]?.decisions), total, "one decision per message");
   assert.equal(Number(decisions.rows[0]?.messages), total);
+  const chains = await verifyDecisionChains(db.pool);
+  assert.deepEqual(chains, { ok: true, decisions: total }, "every decision on an intact per-partition chain");
 
   const unique = receiver.uniqueMessages();
   assert.equal(unique.length, normal, "every normal message relayed, none extra");
