@@ -9,7 +9,7 @@ export type {
   RuleExplanation,
 } from "./explain.ts";
 export { policyJsonSchema } from "./json-schema.ts";
-export { defaultPolicyPath, loadPolicyFile, PolicyLoadError } from "./load.ts";
+export { compilePolicyText, defaultPolicyPath, loadPolicyFile, PolicyLoadError } from "./load.ts";
 export { loadPolicyTests, runPolicyTests } from "./policy-tests-run.ts";
 export { parsePolicyTests, runPolicyTestSuite } from "./policy-tests.ts";
 export type {

@@ -14,9 +14,13 @@ export class PolicyLoadError extends Error {
   }
 }
 
-export async function loadPolicyFile(path: string): Promise<Policy> {
-  const text = await readFile(path, "utf8");
-  const parsed = parsePolicy(text, path);
+/** Parses, validates and compiles policy text; `source` names it in problems. */
+export function compilePolicyText(text: string, source: string): Policy {
+  const parsed = parsePolicy(text, source);
   if (!parsed.ok) throw new PolicyLoadError(parsed.problems);
   return compilePolicy(parsed.document);
+}
+
+export async function loadPolicyFile(path: string): Promise<Policy> {
+  return compilePolicyText(await readFile(path, "utf8"), path);
 }

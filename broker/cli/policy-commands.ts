@@ -2,14 +2,7 @@
 // parser and evaluator as the broker.
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import {
-  compilePolicy,
-  formatExplanation,
-  formatProblem,
-  parsePolicy,
-  runPolicyTests,
-  type Policy,
-} from "../../policies/index.ts";
+import { compilePolicyText, formatExplanation, runPolicyTests, type Policy } from "../../policies/index.ts";
 import { openPool } from "../db/pool.ts";
 import { countHistory, replayHistory, type ReplayReport } from "../policy/replay.ts";
 import { classifyStream } from "./classify.ts";
@@ -21,6 +14,7 @@ export class CommandError extends Error {
   override name = "CommandError";
 }
 
+/** The policy file, with an unreadable file named as such (the parser names the rest). */
 async function readPolicyFile(path: string): Promise<Policy> {
   let text: string;
   try {
@@ -28,9 +22,7 @@ async function readPolicyFile(path: string): Promise<Policy> {
   } catch (error) {
     throw new CommandError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  const parsed = parsePolicy(text, path);
-  if (!parsed.ok) throw new CommandError(parsed.problems.map(formatProblem).join("\n"));
-  return compilePolicy(parsed.document);
+  return compilePolicyText(text, path);
 }
 
 /** Parses "7d", "12h", "30m" or an ISO date into the start of the window. */

@@ -3,7 +3,13 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { z } from "zod";
-import { formatExplanation, type EvaluationInput, type Policy } from "../../policies/index.ts";
+import {
+  compilePolicyText,
+  formatExplanation,
+  PolicyLoadError,
+  type EvaluationInput,
+  type Policy,
+} from "../../policies/index.ts";
 import { Label, Member } from "../../policies/model.ts";
 import type { Principal } from "../auth/index.ts";
 import { selectAudit, verifyAuditChain } from "../db/audit.ts";
@@ -13,9 +19,7 @@ import { listPolicyVersions, selectPolicyVersion } from "../db/policies.ts";
 import { summarizeShadow } from "../db/shadow.ts";
 import {
   clearShadow,
-  compileCandidate,
   PolicyNotFoundError,
-  PolicyRejectedError,
   PolicyVersionConflictError,
   publishPolicy,
   rollbackPolicy,
@@ -96,12 +100,12 @@ function admin(request: FastifyRequest): Principal {
 async function candidate(body: z.infer<typeof PolicyBody>): Promise<Policy> {
   let policy: Policy;
   try {
-    policy = compileCandidate(body.policy, "policy");
+    policy = compilePolicyText(body.policy, "policy");
   } catch (error) {
-    if (error instanceof PolicyRejectedError) {
+    if (error instanceof PolicyLoadError) {
       throw new ProblemError(
         ProblemType.invalidPolicy,
-        error.message,
+        `the policy is invalid (${error.problems.length} problem${error.problems.length === 1 ? "" : "s"})`,
         error.problems.map((p) => ({ path: p.path, message: p.message, line: p.line, column: p.column })),
       );
     }

@@ -1,18 +1,11 @@
 // Security-admin actions on policies and conversations. Each commits its audit row in the same
 // transaction as the change, so no change happens without its record.
 import type pg from "pg";
-import { parsePolicy, compilePolicy, type Policy, type PolicyProblem } from "../../policies/index.ts";
+import type { Policy } from "../../policies/index.ts";
 import { appendAudit } from "../db/audit.ts";
 import { inTransaction } from "../db/pool.ts";
 import { insertPolicyVersion, selectPolicyVersion, type PolicyVersionRow } from "../db/policies.ts";
 import { contentHash, PolicyKey, type PolicyPointer, type PolicyRuntime } from "./runtime.ts";
-
-export class PolicyRejectedError extends Error {
-  override name = "PolicyRejectedError";
-  constructor(readonly problems: PolicyProblem[]) {
-    super(`the policy is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
-  }
-}
 
 export class PolicyVersionConflictError extends Error {
   override name = "PolicyVersionConflictError";
@@ -25,13 +18,6 @@ export class PolicyNotFoundError extends Error {
 export interface AdminDeps {
   pool: pg.Pool;
   runtime: PolicyRuntime;
-}
-
-/** Validates policy text and compiles it, or throws PolicyRejectedError with located problems. */
-export function compileCandidate(content: string, source = "policy"): Policy {
-  const parsed = parsePolicy(content, source);
-  if (!parsed.ok) throw new PolicyRejectedError(parsed.problems);
-  return compilePolicy(parsed.document);
 }
 
 function pointerOf(row: PolicyVersionRow): PolicyPointer {

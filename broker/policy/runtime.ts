@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type pg from "pg";
-import { compilePolicy, formatProblem, parsePolicy, type Policy } from "../../policies/index.ts";
+import { compilePolicyText, type Policy } from "../../policies/index.ts";
 import { insertPolicyVersion, selectPolicyVersion } from "../db/policies.ts";
 import type { Logger } from "../telemetry/log.ts";
 
@@ -36,13 +36,6 @@ export function contentHash(content: string): string {
 
 export function policyBucket(prefix: string): string {
   return `${prefix.toUpperCase()}_POLICY`;
-}
-
-/** Parses and compiles stored or uploaded policy text; throws with located problems. */
-export function compileText(content: string, source: string): Policy {
-  const parsed = parsePolicy(content, source);
-  if (!parsed.ok) throw new Error(parsed.problems.map(formatProblem).join("\n"));
-  return compilePolicy(parsed.document);
 }
 
 export interface RuntimeDeps {
@@ -81,7 +74,7 @@ export async function startPolicyRuntime(deps: RuntimeDeps): Promise<PolicyRunti
       if (pointer !== null) {
         const stored = await selectPolicyVersion(pool, { revision: pointer.revision });
         if (!stored) throw new Error(`policy revision ${pointer.revision} is not stored`);
-        next = { pointer, policy: compileText(stored.content, `policy ${stored.version}`) };
+        next = { pointer, policy: compilePolicyText(stored.content, `policy ${stored.version}`) };
       }
       if (wanted[key] !== pointer) return;
       loaded[key] = next;
@@ -162,7 +155,7 @@ async function activePointerState(deps: RuntimeDeps, kv: KV): Promise<"missing" 
 /** First start: store the seed file as a version and make it active, unless another instance did. */
 async function seed(deps: RuntimeDeps, kv: KV, replaceStale: boolean): Promise<void> {
   const content = await readFile(deps.seedFile, "utf8");
-  const policy = compileText(content, deps.seedFile);
+  const policy = compilePolicyText(content, deps.seedFile);
   const { stored } = await insertPolicyVersion(deps.pool, {
     version: policy.version,
     content,
