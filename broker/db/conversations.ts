@@ -143,3 +143,17 @@ export async function markSensitiveByAttributes(db: Queryable, id: string, reaso
     [id, reason],
   );
 }
+
+/** Whether the conversation exists and `principalId` is one of its members: for every accepted message. */
+export async function selectMembership(
+  db: Queryable,
+  conversationId: string,
+  principalId: string,
+): Promise<"member" | "not-member" | "no-conversation"> {
+  const { rows } = await db.query<{ member: boolean }>(
+    "SELECT $2::text = ANY(members) AS member FROM conversations WHERE id = $1::uuid",
+    [conversationId, principalId],
+  );
+  const row = rows[0];
+  return row === undefined ? "no-conversation" : row.member ? "member" : "not-member";
+}

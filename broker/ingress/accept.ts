@@ -8,7 +8,7 @@ import { uuidv7 } from "uuidv7";
 import type { Message, MessageKind } from "../../policies/model.ts";
 import type { Principal } from "../auth/index.ts";
 import { claimClientMessageId } from "../db/client-ids.ts";
-import { selectConversation } from "../db/conversations.ts";
+import { selectMembership } from "../db/conversations.ts";
 import { ProblemError, ProblemType } from "../http/problems.ts";
 import { encode, type IngressEnvelope } from "../nats/envelope.ts";
 import { partitionOf, type Topology } from "../nats/topology.ts";
@@ -50,21 +50,21 @@ export async function acceptMessage(
       `text is ${textBytes} bytes; the limit is ${deps.maxTextBytes} bytes`,
     );
   }
-  const conversation = await selectConversation(deps.pool, conversationId);
-  if (!conversation) throw new ProblemError(ProblemType.conversationNotFound);
-  if (!conversation.members.some((member) => member.id === sender.id)) {
-    throw new ProblemError(ProblemType.notMember);
-  }
+  // Not the whole conversation: a member list can be long, and this runs for every message.
+  const membership = await selectMembership(deps.pool, conversationId, sender.id);
+  if (membership === "no-conversation") throw new ProblemError(ProblemType.conversationNotFound);
+  if (membership === "not-member") throw new ProblemError(ProblemType.notMember);
 
   let id = uuidv7();
   if (request.clientMsgId !== null) {
+    const hash = requestHash(request);
     const claim = await claimClientMessageId(
       deps.pool,
       { conversationId, senderId: sender.id, clientMsgId: request.clientMsgId },
       id,
-      requestHash(request),
+      hash,
     );
-    if (!claim.claimed && claim.requestHash !== requestHash(request)) {
+    if (!claim.claimed && claim.requestHash !== hash) {
       throw new ProblemError(ProblemType.clientMsgIdConflict);
     }
     // A retry republishes under the first id: JetStream's duplicate window drops it if the

@@ -67,10 +67,11 @@ async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise
       const data = encode(routed);
       // Both at once: each stream keeps this partition's order, since the next message of the
       // partition is delivered only after this one is acknowledged, after both publishes.
+      const headers = traceHeaders();
       await Promise.all([
-        js.publish(topo.onpremSubject(partition), data, { msgID: message.id, headers: traceHeaders() }),
+        js.publish(topo.onpremSubject(partition), data, { msgID: message.id, headers }),
         decision.zone === "cloud"
-          ? js.publish(topo.relaySubject(partition), data, { msgID: message.id, headers: traceHeaders() })
+          ? js.publish(topo.relaySubject(partition), data, { msgID: message.id, headers })
           : null,
       ]);
       msg.ack();
