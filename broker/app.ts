@@ -61,6 +61,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       await Promise.all(connectors.map((c) => c.close()));
     });
     log.info({ connectors: connectors.map((c) => c.kind) }, "connectors ready");
+    const healthChecks = watchConnectorHealth(connectors, config.relay.healthCheckIntervalMs, log);
+    cleanups.push(async () => healthChecks.stop());
 
     const auth = await createVerifier(config.auth);
     if (auth.devMode) {
@@ -85,6 +87,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
           connectors,
           maxAttempts: config.relay.maxAttempts,
           backoff: { baseMs: config.relay.backoffBaseMs, maxMs: config.relay.backoffMaxMs },
+          ackWaitMs: config.nats.ackWaitMs,
+          sensitiveNotice: config.relay.sensitiveNotice,
           log: log.child({ worker: "relay" }),
         }),
       );
@@ -105,6 +109,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
 
     const http = buildHttpServer({
       pool,
+      connectors,
+      connectorKinds: connectors.map((c) => c.kind),
       ingress: { pool, js: nats.js, topo, maxTextBytes: config.limits.maxTextBytes },
       maxPageSize: config.limits.maxPageSize,
       policies,
@@ -134,6 +140,45 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * Asks each cloud whether our credentials still work, at start and then periodically, so a
+ * revoked token shows in GET /v1/connectors and the logs even while nothing is being sent.
+ */
+function watchConnectorHealth(
+  connectors: readonly Connector[],
+  intervalMs: number,
+  log: Logger,
+): { stop(): void } {
+  const abort = new AbortController();
+  const previous = new Map<string, boolean>();
+  const checkAll = () => {
+    for (const connector of connectors) {
+      connector
+        .checkHealth(abort.signal)
+        .then((health) => {
+          if (previous.get(connector.kind) === health.healthy) return;
+          previous.set(connector.kind, health.healthy);
+          if (health.healthy)
+            log.info({ connector: connector.kind, detail: health.detail }, "connector healthy");
+          else log.error({ connector: connector.kind, detail: health.detail }, "connector unhealthy");
+        })
+        .catch((err: unknown) => {
+          if (!abort.signal.aborted)
+            log.warn({ connector: connector.kind, err }, "connector health check failed");
+        });
+    }
+  };
+  checkAll();
+  const timer = setInterval(checkAll, intervalMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      abort.abort();
+    },
+  };
 }
 
 function createConnectors(config: Config): Connector[] {

@@ -224,7 +224,7 @@ function detectorSummary(
 }
 
 function noActions(): Actions {
-  return { notify: false, redact: false, block: false };
+  return { notify: false, redact: false, block: false, retract: false };
 }
 
 function idOf(value: unknown): string | null {

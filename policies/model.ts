@@ -115,8 +115,11 @@ export const RoutingDecision = z.strictObject({
   /** The reason shown to users when the message stays on-prem. */
   reason: z.string().nullable(),
   detections: z.array(Detection),
-  /** What the deciding rules asked for: notify the sender, redact when relaying, block. */
-  actions: z.array(z.enum(["notify", "redact", "block"])).default([]),
+  /**
+   * What the deciding rules asked for: notify the sender, redact when relaying, block, retract
+   * from the cloud what the conversation has there when it turns sensitive.
+   */
+  actions: z.array(z.enum(["notify", "redact", "block", "retract"])).default([]),
   decidedAt: z.iso.datetime(),
 });
 export type RoutingDecision = z.infer<typeof RoutingDecision>;

@@ -47,12 +47,13 @@ export interface EvaluationInput {
 }
 
 /** What a rule may ask of the broker besides a zone. */
-export const Action = { notify: "notify", redact: "redact", block: "block" } as const;
+export const Action = { notify: "notify", redact: "redact", block: "block", retract: "retract" } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
 /**
  * The actions of the rules that decided: `notify` the sender, `redact` each detected span when
- * relaying, `block` the message (which also forces the verdict sensitive).
+ * relaying, `block` the message (which also forces the verdict sensitive), `retract` what the
+ * conversation already has in the cloud when this decision turns it sensitive.
  */
 export type Actions = Record<Action, boolean>;
 

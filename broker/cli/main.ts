@@ -8,6 +8,7 @@ import { ConfigError, envTable, loadConfig, type Config } from "../config/index.
 import { migrate } from "../db/migrate.ts";
 import { openPool } from "../db/pool.ts";
 import { PolicyLoadError } from "../../policies/index.ts";
+import { registerDlqCommands } from "./dlq-commands.ts";
 import { CommandError, registerPolicyCommands } from "./policy-commands.ts";
 
 const exampleConfig = fileURLToPath(new URL("../../watershed.example.yaml", import.meta.url));
@@ -99,6 +100,7 @@ program
   });
 
 registerPolicyCommands(program, config);
+registerDlqCommands(program, config);
 
 try {
   await program.parseAsync(process.argv);

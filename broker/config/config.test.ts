@@ -214,6 +214,8 @@ describe("configVariables", () => {
   const webhookEnv = {
     WATERSHED_CONNECTORS_WEBHOOK_URL: "https://bridge.example/hook",
     WATERSHED_CONNECTORS_WEBHOOK_SECRET: "0123456789abcdef-secret",
+    WATERSHED_CONNECTORS_SLACK_BOT_TOKEN: "xoxb-test-token",
+    WATERSHED_CONNECTORS_SLACK_SIGNING_SECRET: "test-signing-secret",
   };
   const leafOf = (config: unknown, path: readonly string[]): unknown =>
     path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);

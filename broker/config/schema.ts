@@ -1,7 +1,7 @@
 // The broker's configuration: one YAML file, every field overridable by a WATERSHED_* variable.
 // Each leaf's `describe()` text is what the documented table of variables shows.
 import { z } from "zod";
-import { webhookConnector } from "../../connectors/index.ts";
+import { slackConnector, webhookConnector } from "../../connectors/index.ts";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -109,11 +109,24 @@ export const ConfigSchema = z
           .default(500)
           .describe("First retry delay in milliseconds; doubles, with jitter."),
         backoffMaxMs: positiveInt.default(60_000).describe("Longest retry delay in milliseconds."),
+        sensitiveNotice: z
+          .string()
+          .min(1)
+          .max(4000)
+          .default(
+            "This conversation now continues on the secure on-prem channel; nothing more of it is posted here.",
+          )
+          .describe("Posted once to a conversation's cloud channels when it turns sensitive."),
+        healthCheckIntervalMs: positiveInt
+          .min(1000)
+          .default(60_000)
+          .describe("How often each connector's credentials are checked with its cloud, in milliseconds."),
       })
       .prefault({}),
     connectors: z
       .strictObject({
         webhook: webhookConnector.configSchema.optional(),
+        slack: slackConnector.configSchema.optional(),
       })
       .prefault({}),
     log: z
@@ -126,13 +139,14 @@ export const ConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
-    const webhook = config.connectors.webhook;
-    if (webhook && webhook.timeoutMs >= config.nats.ackWaitMs) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["connectors", "webhook", "timeoutMs"],
-        message: `must be below nats.ackWaitMs (${config.nats.ackWaitMs}): a slower delivery would be redelivered while it still runs`,
-      });
+    for (const [kind, settings] of Object.entries(config.connectors)) {
+      if (settings && settings.timeoutMs >= config.nats.ackWaitMs) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["connectors", kind, "timeoutMs"],
+          message: `must be below nats.ackWaitMs (${config.nats.ackWaitMs}): a slower delivery would be redelivered while it still runs`,
+        });
+      }
     }
   });
 

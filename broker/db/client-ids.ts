@@ -51,3 +51,12 @@ export async function claimClientMessageId(
   }
   return { messageId: row.message_id, claimed: row.claimed, requestHash: row.request_hash };
 }
+
+/** Whether `messageId` is the message `clientMsgId` claimed (in any conversation, by any sender). */
+export async function isClaimedBy(db: pg.Pool, messageId: string, clientMsgId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM client_message_ids WHERE message_id = $1::uuid AND client_msg_id = $2::text`,
+    [messageId, clientMsgId],
+  );
+  return (rowCount ?? 0) > 0;
+}

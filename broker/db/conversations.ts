@@ -97,30 +97,6 @@ export async function updateConversation(
   return rows[0] ? toConversation(rows[0]) : null;
 }
 
-export interface RelayState {
-  /** The live sticky flag: the relay re-reads it before every send. */
-  sensitive: boolean;
-  bindings: Binding[];
-  /** Connectors that already delivered this message (their external id is recorded). */
-  deliveredTo: string[];
-}
-
-/** What the relay needs at send time, in one round trip. */
-export async function selectRelayState(
-  db: Queryable,
-  conversationId: string,
-  messageId: string,
-): Promise<RelayState | null> {
-  const { rows } = await db.query<{ sensitive: boolean; bindings: Binding[]; delivered_to: string[] }>(
-    `SELECT c.sensitive, c.bindings,
-       ARRAY(SELECT connector FROM external_ids WHERE message_id = $2::uuid) AS delivered_to
-     FROM conversations c WHERE c.id = $1::uuid`,
-    [conversationId, messageId],
-  );
-  const row = rows[0];
-  return row ? { sensitive: row.sensitive, bindings: row.bindings, deliveredTo: row.delivered_to } : null;
-}
-
 /** Clears the sticky flag; only a security admin's audited declassification calls this. */
 export async function clearSensitive(db: Queryable, id: string): Promise<void> {
   await db.query(

@@ -1,17 +1,92 @@
-// SQL for the mapping between our message ids and a cloud's, per connector.
+// SQL for the mapping between our message ids and a cloud's, per connector, both ways.
 import type pg from "pg";
+import type { MessageKind } from "../../policies/model.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-export async function insertExternalId(
+export interface ExternalIdRow {
+  messageId: string;
+  conversationId: string;
+  connector: string;
+  /** The cloud's id of the message; for an edit, delete or reaction, of the message it applied to. */
+  externalId: string;
+  kind: MessageKind;
+}
+
+/** Records that `messageId` is in the cloud (or came from it); the first record stands. */
+export async function insertExternalId(db: Queryable, row: ExternalIdRow): Promise<void> {
+  await db.query(
+    `INSERT INTO external_ids (message_id, conversation_id, connector, external_id, kind)
+     VALUES ($1::uuid, $2::uuid, $3::text, $4::text, $5::text)
+     ON CONFLICT (message_id, connector) DO NOTHING`,
+    [row.messageId, row.conversationId, row.connector, row.externalId, row.kind],
+  );
+}
+
+/** Our message for a cloud message id (messages only, not the edits or reactions aimed at it). */
+export async function selectMessageIdByExternalId(
   db: Queryable,
-  messageId: string,
   connector: string,
   externalId: string,
+): Promise<string | null> {
+  const { rows } = await db.query<{ message_id: string }>(
+    `SELECT message_id FROM external_ids
+     WHERE connector = $1::text AND external_id = $2::text AND kind = 'message'
+     ORDER BY created_at LIMIT 1`,
+    [connector, externalId],
+  );
+  return rows[0]?.message_id ?? null;
+}
+
+/** A conversation's messages still in the cloud of `connector`, oldest first: what a retraction deletes. */
+export async function selectRetractable(
+  db: Queryable,
+  conversationId: string,
+  connector: string,
+): Promise<Array<{ messageId: string; externalId: string }>> {
+  const { rows } = await db.query<{ message_id: string; external_id: string }>(
+    `SELECT message_id, external_id FROM external_ids
+     WHERE conversation_id = $1::uuid AND connector = $2::text AND kind = 'message' AND retracted_at IS NULL
+     ORDER BY created_at, message_id`,
+    [conversationId, connector],
+  );
+  return rows.map((r) => ({ messageId: r.message_id, externalId: r.external_id }));
+}
+
+/** Whether we deleted this cloud message ourselves (a retraction), so its delete event is our echo. */
+export async function isRetracted(db: Queryable, connector: string, externalId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM external_ids
+     WHERE connector = $1::text AND external_id = $2::text AND kind = 'message' AND retracted_at IS NOT NULL`,
+    [connector, externalId],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function markRetracted(db: Queryable, messageId: string, connector: string): Promise<void> {
+  await db.query(
+    `UPDATE external_ids SET retracted_at = now()
+     WHERE message_id = $1::uuid AND connector = $2::text AND retracted_at IS NULL`,
+    [messageId, connector],
+  );
+}
+
+/** The notice posted for one turn to sensitive, if any. */
+export async function selectNotice(db: Queryable, cause: string, connector: string): Promise<string | null> {
+  const { rows } = await db.query<{ external_id: string }>(
+    `SELECT external_id FROM relay_notices WHERE cause = $1::text AND connector = $2::text`,
+    [cause, connector],
+  );
+  return rows[0]?.external_id ?? null;
+}
+
+export async function insertNotice(
+  db: Queryable,
+  notice: { cause: string; connector: string; conversationId: string; externalId: string },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO external_ids (message_id, connector, external_id) VALUES ($1::uuid, $2::text, $3::text)
-     ON CONFLICT (message_id, connector) DO NOTHING`,
-    [messageId, connector, externalId],
+    `INSERT INTO relay_notices (cause, connector, conversation_id, external_id)
+     VALUES ($1::text, $2::text, $3::uuid, $4::text) ON CONFLICT DO NOTHING`,
+    [notice.cause, notice.connector, notice.conversationId, notice.externalId],
   );
 }

@@ -87,7 +87,7 @@ const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
-function admin(request: FastifyRequest): Principal {
+export function admin(request: FastifyRequest): Principal {
   const principal = request.principal;
   if (!principal) throw new ProblemError(ProblemType.unauthenticated);
   if (!principal.roles.includes(securityAdminRole)) {

@@ -3,8 +3,10 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
 import type { Policy } from "../../policies/index.ts";
-import type { Conversation } from "../../policies/model.ts";
+import type { Binding, Conversation } from "../../policies/model.ts";
+import { ChannelAlreadyBoundError, replaceBindings } from "../db/bindings.ts";
 import { inTransaction } from "../db/pool.ts";
+import { publishReclassified } from "../nats/reclassified.ts";
 import { applyConversationRules } from "../policy/attributes.ts";
 import type { Principal } from "../auth/index.ts";
 import { insertConversation, selectConversation, updateConversation } from "../db/conversations.ts";
@@ -18,11 +20,14 @@ import {
   MessageParams,
   PatchConversationBody,
   PostMessageBody,
+  PutBindingsBody,
 } from "./schemas.ts";
 import { parseBody, parseParams } from "./validate.ts";
 
 export interface ApiDeps {
   pool: pg.Pool;
+  /** Kinds of the configured connectors: what a binding may name. */
+  connectorKinds: readonly string[];
   /** The active policy: a conversation its attributes make sensitive turns sensitive at once. */
   policy: () => Policy;
   ingress: IngressDeps;
@@ -56,6 +61,13 @@ function messageView({ message, decision }: MessageWithDecision) {
   };
 }
 
+/** The same channel named twice is one binding. */
+function uniqueBindings(bindings: readonly Binding[]): Binding[] {
+  const seen = new Map<string, Binding>();
+  for (const b of bindings) seen.set(JSON.stringify([b.connector, b.channel]), b);
+  return [...seen.values()];
+}
+
 export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post("/v1/conversations", async (request, reply) => {
     const principal = principalOf(request);
@@ -70,7 +82,8 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
         externalParticipants: body.externalParticipants,
         createdBy: principal.id,
       });
-      return applyConversationRules(client, deps.policy(), created);
+      // Nothing of a new conversation is in the cloud yet: no notice to post.
+      return (await applyConversationRules(client, deps.policy(), created)).conversation;
     });
     return reply.code(201).header("location", `/v1/conversations/${conversation.id}`).send(conversation);
   });
@@ -86,7 +99,7 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
     const { id } = parseParams(ConversationParams, request.params);
     const body = parseBody(PatchConversationBody, request.body);
     requireMember(await selectConversation(deps.pool, id), principal);
-    return inTransaction(deps.pool, async (client) => {
+    const applied = await inTransaction(deps.pool, async (client) => {
       const updated = await updateConversation(client, id, {
         ...(body.title === undefined ? {} : { title: body.title }),
         ...(body.labels === undefined ? {} : { labels: [...new Set(body.labels)] }),
@@ -95,6 +108,42 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
       if (!updated) throw new ProblemError(ProblemType.conversationNotFound);
       return applyConversationRules(client, deps.policy(), updated);
     });
+    if (applied.turned) {
+      // After the commit: the relay reads the flag. A lost publish leaves the flag set (nothing
+      // more is relayed) and only the cloud notice missing; a retried PATCH does not publish again.
+      await publishReclassified(deps.ingress.js, deps.ingress.topo, {
+        conversationId: id,
+        cause: `attributes:${applied.conversation.sensitivity.since}`,
+        retract: applied.turned.retract,
+      });
+    }
+    return applied.conversation;
+  });
+
+  app.put("/v1/conversations/:id/bindings", async (request) => {
+    const principal = principalOf(request);
+    const { id } = parseParams(ConversationParams, request.params);
+    const body = parseBody(PutBindingsBody, request.body);
+    requireMember(await selectConversation(deps.pool, id), principal);
+    for (const binding of body.bindings) {
+      if (!deps.connectorKinds.includes(binding.connector)) {
+        throw new ProblemError(
+          ProblemType.unknownConnector,
+          `no connector '${binding.connector}' is configured (configured: ${deps.connectorKinds.join(", ") || "none"})`,
+        );
+      }
+    }
+    const bindings = uniqueBindings(body.bindings);
+    try {
+      const updated = await inTransaction(deps.pool, (client) => replaceBindings(client, id, bindings));
+      if (!updated) throw new ProblemError(ProblemType.conversationNotFound);
+      return updated;
+    } catch (error) {
+      if (error instanceof ChannelAlreadyBoundError) {
+        throw new ProblemError(ProblemType.channelAlreadyBound, error.message);
+      }
+      throw error;
+    }
   });
 
   app.post("/v1/conversations/:id/messages", async (request, reply) => {

@@ -1,6 +1,7 @@
 // Request bodies and parameters of API v1. Unknown fields are refused (strict objects).
 import { z } from "zod";
 import {
+  Binding,
   ConversationId,
   Label,
   Member,
@@ -24,6 +25,11 @@ export const PatchConversationBody = z
     members: z.array(Member).min(1).max(10_000).optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "at least one of title, labels, members is required");
+
+/** The whole set of a conversation's cloud channels; an empty list unbinds it everywhere. */
+export const PutBindingsBody = z.strictObject({
+  bindings: z.array(Binding).max(16),
+});
 
 export const PostMessageBody = z
   .strictObject({

@@ -9,8 +9,10 @@ import Fastify, {
 import type { Principal, TokenVerifier } from "../auth/index.ts";
 import { AuthError } from "../auth/index.ts";
 import type { Logger } from "../telemetry/log.ts";
+import { registerDlqRoutes } from "./dlq-routes.ts";
 import { ProblemError, ProblemType } from "./problems.ts";
 import { registerPolicyRoutes, type PolicyApiDeps } from "./policy-routes.ts";
+import { isSignedDelivery, registerConnectorRoutes, type ConnectorApiDeps } from "./connector-routes.ts";
 import { registerConversationRoutes, type ApiDeps } from "./routes.ts";
 
 declare module "fastify" {
@@ -19,7 +21,7 @@ declare module "fastify" {
   }
 }
 
-export interface HttpDeps extends ApiDeps, PolicyApiDeps {
+export interface HttpDeps extends ApiDeps, PolicyApiDeps, Omit<ConnectorApiDeps, "log"> {
   verify: TokenVerifier;
   bodyLimitBytes: number;
   log: Logger;
@@ -64,6 +66,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.addHook("onRequest", async (request) => {
     if (!request.url.startsWith("/v1/")) return;
+    if (isSignedDelivery(request.routeOptions.config)) return;
     request.principal = await authenticate(request, deps.verify);
   });
 
@@ -76,6 +79,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
   registerConversationRoutes(app, deps);
   registerPolicyRoutes(app, deps);
+  registerConnectorRoutes(app, deps);
+  registerDlqRoutes(app, { js: deps.ingress.js, topo: deps.ingress.topo });
   return app;
 }
 

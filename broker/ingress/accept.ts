@@ -37,11 +37,20 @@ function requestHash(request: MessageRequest): string {
     .digest("hex");
 }
 
+export interface AcceptOptions {
+  /**
+   * Set for a message that arrives through a connector: the channel binding, not membership,
+   * admits its author, and `beforePublish` records the cloud ids before INGRESS has it.
+   */
+  inbound?: { beforePublish: (message: Message) => Promise<void> };
+}
+
 export async function acceptMessage(
   deps: IngressDeps,
   sender: Principal,
   conversationId: string,
   request: MessageRequest,
+  options: AcceptOptions = {},
 ): Promise<{ id: string }> {
   const textBytes = Buffer.byteLength(request.text, "utf8");
   if (textBytes > deps.maxTextBytes) {
@@ -53,7 +62,7 @@ export async function acceptMessage(
   // Not the whole conversation: a member list can be long, and this runs for every message.
   const membership = await selectMembership(deps.pool, conversationId, sender.id);
   if (membership === "no-conversation") throw new ProblemError(ProblemType.conversationNotFound);
-  if (membership === "not-member") throw new ProblemError(ProblemType.notMember);
+  if (membership === "not-member" && !options.inbound) throw new ProblemError(ProblemType.notMember);
 
   let id = uuidv7();
   if (request.clientMsgId !== null) {
@@ -84,6 +93,7 @@ export async function acceptMessage(
     clientMsgId: request.clientMsgId,
     acceptedAt: new Date().toISOString(),
   };
+  await options.inbound?.beforePublish(message);
   const envelope: IngressEnvelope = { message };
   const partition = partitionOf(conversationId, deps.topo.partitions);
   // The trace starts here and travels in NATS headers through routing, storing and relaying.

@@ -13,6 +13,25 @@ export const RoutedEnvelope = z.strictObject({
 });
 export type RoutedEnvelope = z.infer<typeof RoutedEnvelope>;
 
+/**
+ * Put on RELAY, in the conversation's partition, when a conversation turns sensitive: the relay
+ * posts the "continues on-prem" notice to its cloud channels and, with `retract`, deletes what
+ * the conversation has in the cloud. Behind every message relayed before it, in order.
+ */
+export const ReclassifiedEnvelope = z.strictObject({
+  reclassified: z.strictObject({
+    conversationId: z.uuid(),
+    /** The decision (or attribute change) that turned it; names the notice, once per turn. */
+    cause: z.string().min(1),
+    retract: z.boolean(),
+  }),
+});
+export type ReclassifiedEnvelope = z.infer<typeof ReclassifiedEnvelope>;
+
+/** What the relay reads from RELAY. */
+export const RelayEntry = z.union([RoutedEnvelope, ReclassifiedEnvelope]);
+export type RelayEntry = z.infer<typeof RelayEntry>;
+
 export const DeadLetter = z.strictObject({
   envelope: RoutedEnvelope,
   connector: z.string(),

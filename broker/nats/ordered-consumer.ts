@@ -10,8 +10,11 @@ export interface ConsumerLoops {
   stop(): Promise<void>;
 }
 
-/** Handles one message; it must ack, nak or term it. A throw naks with `retryDelayMs`. */
-export type MessageHandler = (message: JsMsg) => Promise<void>;
+/**
+ * Handles one message; it must ack, nak or term it. A throw naks with `retryDelayMs`. `stopping`
+ * aborts when the loops stop, so a handler that waits can give the message back at once.
+ */
+export type MessageHandler = (message: JsMsg, stopping: AbortSignal) => Promise<void>;
 
 /** How long one pull waits for a message before asking again. */
 const pullExpiresMs = 5000;
@@ -50,7 +53,7 @@ export function runConsumerLoops(
         try {
           for await (const message of pull) {
             try {
-              await handler(message);
+              await handler(message, abort.signal);
             } catch (error) {
               log.warn(
                 { err: error, stream, consumer: name, seq: message.seq },

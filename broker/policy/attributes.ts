@@ -8,13 +8,20 @@ import type { Conversation } from "../../policies/model.ts";
 import { markSensitiveByAttributes, selectConversation } from "../db/conversations.ts";
 import { evaluationInput, verdictOrFailClosed } from "../router/decide.ts";
 
+export interface AppliedRules {
+  conversation: Conversation;
+  /** Set when these attributes just turned the conversation sensitive; `retract` as the policy asked. */
+  turned: { retract: boolean } | null;
+}
+
 /** Evaluates the policy on the conversation alone (an empty message from nobody in particular). */
 export async function applyConversationRules(
   client: pg.PoolClient,
   policy: Policy,
   conversation: Conversation,
-): Promise<Conversation> {
-  if (conversation.sensitivity.sensitive) return conversation;
+): Promise<AppliedRules> {
+  const unchanged = { conversation, turned: null };
+  if (conversation.sensitivity.sensitive) return unchanged;
   const probe = {
     id: "00000000-0000-7000-8000-000000000000",
     conversationId: conversation.id,
@@ -29,7 +36,10 @@ export async function applyConversationRules(
   };
   const { verdict, failed } = verdictOrFailClosed(policy, evaluationInput(conversation, probe));
   // A failed evaluation is not a finding about the conversation; its messages fail closed anyway.
-  if (failed || !verdict.sensitive) return conversation;
+  if (failed || !verdict.sensitive) return unchanged;
   await markSensitiveByAttributes(client, conversation.id, verdict.reason ?? verdict.rules.join(", "));
-  return (await selectConversation(client, conversation.id)) as Conversation;
+  return {
+    conversation: (await selectConversation(client, conversation.id)) as Conversation,
+    turned: { retract: verdict.actions.retract },
+  };
 }

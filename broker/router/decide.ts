@@ -29,7 +29,7 @@ function failClosed(policyVersion: string, rule: string, reason: string): Verdic
     rules: [rule],
     reason,
     detections: [],
-    actions: { notify: false, redact: false, block: false },
+    actions: { notify: false, redact: false, block: false, retract: false },
   };
 }
 
@@ -83,6 +83,12 @@ export interface Decided {
   decision: RoutingDecision;
   /** What the policy saw; null when a recorded decision was reused. */
   input: EvaluationInput | null;
+  /**
+   * This decision is the one that made its conversation sensitive: the relay must tell the
+   * cloud channel (and retract, when asked). Also true when a recorded decision is reused, so a
+   * crash between recording and publishing loses nothing.
+   */
+  turnedSensitive: boolean;
 }
 
 /** The decision for one message, before it is recorded. */
@@ -118,7 +124,12 @@ function decideOne(
     ),
     decidedAt: new Date().toISOString(),
   };
-  return { decision, input, stickyReason: sticky ? (verdict.reason ?? verdict.rules.join(", ")) : null };
+  return {
+    decision,
+    input,
+    turnedSensitive: sticky,
+    stickyReason: sticky ? (verdict.reason ?? verdict.rules.join(", ")) : null,
+  };
 }
 
 export interface Decider {
@@ -176,8 +187,10 @@ export function createDecider(
     const fresh: Array<{ pending: Pending; decided: Decided & NewDecision }> = [];
     for (const [index, pending] of batch.entries()) {
       const context = contexts[index] as (typeof contexts)[number];
-      if (context.recorded) pending.resolve({ decision: context.recorded, input: null });
-      else fresh.push({ pending, decided: decideOne(active, pending.message, context.conversation) });
+      if (context.recorded) {
+        const turnedSensitive = context.conversation?.sensitivity.decisionId === context.recorded.id;
+        pending.resolve({ decision: context.recorded, input: null, turnedSensitive });
+      } else fresh.push({ pending, decided: decideOne(active, pending.message, context.conversation) });
     }
     if (fresh.length === 0) return;
     // Each decision links onto its partition's chain (invariant 5: decisions are tamper-evident).
@@ -191,12 +204,17 @@ export function createDecider(
     );
     for (const { pending, decided } of fresh) {
       if (inserted.has(decided.decision.messageId)) {
-        pending.resolve({ decision: decided.decision, input: decided.input });
+        pending.resolve({
+          decision: decided.decision,
+          input: decided.input,
+          turnedSensitive: decided.turnedSensitive,
+        });
         continue;
       }
       // Recorded meanwhile by an earlier delivery whose acknowledgement was lost: that one stands.
       const existing = await selectDecision(pool, pending.message.id);
-      if (existing) pending.resolve({ decision: existing, input: null });
+      // Another delivery recorded it and published what followed from it.
+      if (existing) pending.resolve({ decision: existing, input: null, turnedSensitive: false });
       else pending.reject(new Error(`decision for ${pending.message.id} neither recorded nor found`));
     }
   };

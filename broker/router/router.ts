@@ -7,6 +7,7 @@ import type { EvaluationInput, Policy } from "../../policies/index.ts";
 import type { RoutingDecision } from "../../policies/model.ts";
 import { insertShadowDifference } from "../db/shadow.ts";
 import { decode, encode, IngressEnvelope, type RoutedEnvelope } from "../nats/envelope.ts";
+import { publishReclassified } from "../nats/reclassified.ts";
 import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
 import { partitionOf, type Topology } from "../nats/topology.ts";
 import { contextFrom, counters, inSpan, traceHeaders } from "../telemetry/index.ts";
@@ -59,7 +60,7 @@ async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise
     "watershed.route",
     contextFrom(msg.headers),
     async (span) => {
-      const { decision, input } = await decider.decide(message);
+      const { decision, input, turnedSensitive } = await decider.decide(message);
       span.setAttribute("watershed.zone", decision.zone);
       span.setAttribute("watershed.policy_version", decision.policyVersion);
       const routed: RoutedEnvelope = { message, decision, ingressSeq: msg.seq };
@@ -72,6 +73,13 @@ async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise
         js.publish(topo.onpremSubject(partition), data, { msgID: message.id, headers }),
         decision.zone === "cloud"
           ? js.publish(topo.relaySubject(partition), data, { msgID: message.id, headers })
+          : null,
+        turnedSensitive
+          ? publishReclassified(js, topo, {
+              conversationId: message.conversationId,
+              cause: decision.id,
+              retract: decision.actions.includes("retract"),
+            })
           : null,
       ]);
       msg.ack();

@@ -1,7 +1,18 @@
 // A generic outbound webhook: POSTs each message as signed JSON to one receiver.
 import { ConnectorPermanentError, ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
 import { Capability } from "../types.ts";
-import type { Connector, ConnectorDeps, ConnectorHealth, OutboundMessage, SendResult } from "../types.ts";
+import type {
+  Connector,
+  ConnectorDeps,
+  ConnectorHealth,
+  DeleteRequest,
+  EditRequest,
+  RateLimits,
+  ReactRequest,
+  SendRequest,
+  SendResult,
+} from "../types.ts";
+import type { Binding, Message } from "../../policies/model.ts";
 import type { WebhookConfig } from "./config.ts";
 import { externalIdFrom, parseRetryAfterMs, readBodyCapped, redactedSnippet } from "./response.ts";
 import { signWebhookPayload } from "./sign.ts";
@@ -12,7 +23,15 @@ const SUCCESS_BODY_MAX_BYTES = 64 * 1024;
 /** Base cap for error bodies; it grows with what we sent, so an echo of it can be read whole and redacted. */
 const ERROR_BODY_BASE_BYTES = 64 * 1024;
 
-const capabilities: ReadonlySet<Capability> = new Set([Capability.idempotentSend]);
+// Edits, deletes and reactions are delivered like messages: the receiver reads `kind` and `targetId`.
+const capabilities: ReadonlySet<Capability> = new Set([
+  Capability.idempotentSend,
+  Capability.edits,
+  Capability.deletes,
+  Capability.reactions,
+]);
+/** A receiver of ours sets its own pace and answers 429 when it must. */
+const rateLimits: RateLimits = { perChannel: null, overall: null };
 
 /** One abort signal for a send: the caller's signal or our timeout, whichever comes first. */
 class SendDeadline {
@@ -50,6 +69,8 @@ class SendDeadline {
 export class WebhookConnector implements Connector {
   readonly kind = WEBHOOK_KIND;
   readonly capabilities = capabilities;
+  readonly rateLimits = rateLimits;
+  readonly sendsUnbound = true;
   readonly #config: WebhookConfig;
   readonly #deps: ConnectorDeps;
   /** Only the origin goes into messages: webhook URLs often carry a token in their path. */
@@ -62,8 +83,29 @@ export class WebhookConnector implements Connector {
     this.#origin = new URL(config.url).origin;
   }
 
-  async send(outbound: OutboundMessage, signal?: AbortSignal): Promise<SendResult> {
-    const { message, binding } = outbound;
+  async send(request: SendRequest, signal?: AbortSignal): Promise<SendResult> {
+    return this.#post(request.message, request.channel, signal);
+  }
+
+  async edit(request: EditRequest, signal?: AbortSignal): Promise<void> {
+    await this.#post(request.message, request.channel, signal);
+  }
+
+  /** A retraction has no on-prem message to deliver; the receiver gets deletes by their author only. */
+  async delete(request: DeleteRequest, signal?: AbortSignal): Promise<void> {
+    if (request.message !== undefined) await this.#post(request.message, request.channel, signal);
+  }
+
+  async react(request: ReactRequest, signal?: AbortSignal): Promise<void> {
+    await this.#post(request.message, request.channel, signal);
+  }
+
+  async checkHealth(): Promise<ConnectorHealth> {
+    return this.health();
+  }
+
+  async #post(message: Message, channel: string, signal?: AbortSignal): Promise<SendResult> {
+    const binding: Binding | null = channel === "" ? null : { connector: WEBHOOK_KIND, channel };
     const rawBody = JSON.stringify({ message, binding });
     const { timestamp, signature } = signWebhookPayload(
       this.#config.secret,
@@ -90,7 +132,7 @@ export class WebhookConnector implements Connector {
       } catch (err) {
         throw this.#failure(err, deadline);
       }
-      return await this.#answer(response, outbound, Buffer.byteLength(rawBody));
+      return await this.#answer(response, message, Buffer.byteLength(rawBody));
     } finally {
       deadline.dispose();
     }
@@ -108,17 +150,17 @@ export class WebhookConnector implements Connector {
 
   async close(): Promise<void> {}
 
-  async #answer(response: Response, outbound: OutboundMessage, sentBytes: number): Promise<SendResult> {
+  async #answer(response: Response, message: Message, sentBytes: number): Promise<SendResult> {
     const { status } = response;
     if (status >= 200 && status < 300) {
       // The receiver has the message once it says 2xx; an unreadable body only costs us its id.
       const body = await readBodyCapped(response, SUCCESS_BODY_MAX_BYTES).catch(() => "");
       this.#rejectedStatus = null;
-      return { externalId: externalIdFrom(body) ?? outbound.message.id };
+      return { externalId: externalIdFrom(body) ?? message.id };
     }
 
     const body = await readBodyCapped(response, ERROR_BODY_BASE_BYTES + 2 * sentBytes).catch(() => "");
-    const text = outbound.message.text;
+    const text = message.text;
     // The receiver may echo the request, so the text is redacted both raw and JSON-escaped.
     const snippet = redactedSnippet(body, [this.#config.secret, text, JSON.stringify(text).slice(1, -1)]);
     const said = `webhook receiver at ${this.#origin} answered HTTP ${status}${snippet === "" ? "" : `: ${snippet}`}`;

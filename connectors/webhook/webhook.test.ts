@@ -18,7 +18,7 @@ import {
   verifyWebhookSignature,
   webhookConnector,
 } from "../index.ts";
-import type { Connector, ConnectorDeps } from "../index.ts";
+import type { Connector, ConnectorDeps, SendRequest } from "../index.ts";
 import { computeWebhookSignature, signWebhookPayload } from "./sign.ts";
 
 const SECRET = "whsec-test-0123456789-abcdef";
@@ -41,9 +41,11 @@ function makeMessage(text = TEXT): Message {
   };
 }
 
-const outbound = (message = makeMessage()) => ({
+const outbound = (message = makeMessage()): SendRequest => ({
   message,
-  binding: { connector: "webhook", channel: "general" },
+  channel: "general",
+  threadOf: null,
+  maybeSent: false,
 });
 
 const realDeps: ConnectorDeps = { fetch: globalThis.fetch, now: Date.now };
@@ -281,9 +283,12 @@ describe("the connectors registry", () => {
     assert.equal(webhookConnector.kind, "webhook");
   });
 
-  test("a webhook connector can only promise idempotent sends", () => {
+  test("a webhook connector promises idempotent sends and takes edits, deletes and reactions as messages", () => {
     const connector = connect("https://example.com/hook");
-    assert.deepEqual([...connector.capabilities], [Capability.idempotentSend]);
+    assert.deepEqual(
+      [...connector.capabilities].sort(),
+      [Capability.deletes, Capability.edits, Capability.idempotentSend, Capability.reactions].sort(),
+    );
     assert.equal(connector.kind, "webhook");
   });
 });

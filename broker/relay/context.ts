@@ -1,0 +1,29 @@
+// What the relay's steps share: its dependencies, rate limits and failure counts.
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type pg from "pg";
+import type { Connector } from "../../connectors/index.ts";
+import type { Topology } from "../nats/topology.ts";
+import type { Logger } from "../telemetry/log.ts";
+import type { Attempts } from "./attempts.ts";
+import type { BackoffSettings } from "./backoff.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+
+export interface RelayDeps {
+  pool: pg.Pool;
+  js: JetStreamClient;
+  topo: Topology;
+  connectors: readonly Connector[];
+  maxAttempts: number;
+  backoff: BackoffSettings;
+  /** The consumers' ack wait: a handler waiting for a rate limit keeps its message alive within it. */
+  ackWaitMs: number;
+  /** The notice a cloud channel gets when its conversation turns sensitive. */
+  sensitiveNotice: string;
+  log: Logger;
+}
+
+/** What every delivery step shares inside one relay. */
+export interface RelayContext extends RelayDeps {
+  limiter: RateLimiter;
+  attempts: Attempts;
+}

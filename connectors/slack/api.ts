@@ -1,0 +1,199 @@
+// One Slack Web API call: a JSON POST with the token as a bearer, under a timeout, its failure mapped
+// to the connector errors. Contract: https://docs.slack.dev/apis/web-api/ (JSON bodies, {ok, error}),
+// 429 + Retry-After in seconds: https://docs.slack.dev/apis/web-api/rate-limits
+import { ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
+import { SlackErrorClass, SlackPermanentError, classifySlackError, slackErrorCode } from "./errors.ts";
+
+/** What Slack sent back with `ok: true`. */
+export type SlackAnswer = Readonly<Record<string, unknown>>;
+
+export interface SlackApiOptions {
+  /** Base URL ending in "/"; the method name is appended. */
+  baseUrl: string;
+  /** Per call, response body included, in milliseconds. */
+  timeoutMs: number;
+  fetch: typeof globalThis.fetch;
+}
+
+/** Used when a 429 has no usable Retry-After; Slack's chat.postMessage limit is about 1 per second. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+/** A history page of 200 messages with blocks stays far below this; more is not an answer we read. */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** One abort signal for a call: the caller's signal or our timeout, whichever comes first. */
+class CallDeadline {
+  readonly #controller = new AbortController();
+  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #caller: AbortSignal | undefined;
+  readonly #onCallerAbort = (): void => this.#controller.abort(this.#caller?.reason);
+  timedOut = false;
+
+  constructor(timeoutMs: number, caller: AbortSignal | undefined) {
+    this.#caller = caller;
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      this.#controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+    }, timeoutMs);
+    if (caller?.aborted === true) this.#onCallerAbort();
+    else caller?.addEventListener("abort", this.#onCallerAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  // By hand rather than AbortSignal.timeout so the timer and listener go as soon as the call ends.
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#caller?.removeEventListener("abort", this.#onCallerAbort);
+  }
+}
+
+/**
+ * Calls Web API `method` with `args` as its JSON body. Resolves with the answer when Slack says
+ * `ok: true`; otherwise throws ConnectorTransientError, ConnectorRateLimitedError or
+ * SlackPermanentError. Messages name the method, the HTTP status and Slack's error code only.
+ */
+export async function callSlack(
+  options: SlackApiOptions,
+  token: string,
+  method: string,
+  args: Readonly<Record<string, unknown>>,
+  signal?: AbortSignal,
+): Promise<SlackAnswer> {
+  const deadline = new CallDeadline(options.timeoutMs, signal);
+  try {
+    let response: Response;
+    try {
+      response = await options.fetch(new URL(method, options.baseUrl), {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json; charset=utf-8",
+        },
+        body: JSON.stringify(args),
+        // A redirect could carry the bearer token to a host nobody configured.
+        redirect: "manual",
+        signal: deadline.signal,
+      });
+    } catch (err) {
+      throw failedRequest(method, options.timeoutMs, deadline, signal, err);
+    }
+    return await readAnswer(method, response, options.timeoutMs, deadline, signal);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+async function readAnswer(
+  method: string,
+  response: Response,
+  timeoutMs: number,
+  deadline: CallDeadline,
+  signal: AbortSignal | undefined,
+): Promise<SlackAnswer> {
+  const { status } = response;
+  if (status === 429) {
+    await response.body?.cancel().catch(() => undefined);
+    const retryAfterMs = retryAfterMsFrom(response.headers.get("retry-after"));
+    throw new ConnectorRateLimitedError(
+      `Slack ${method} was rate limited (HTTP 429, retry after ${retryAfterMs} ms)`,
+      retryAfterMs,
+    );
+  }
+  if (status === 408 || status >= 500) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new ConnectorTransientError(`Slack ${method} failed: HTTP ${status}`, status);
+  }
+  if (status >= 300 && status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new SlackPermanentError(
+      `Slack ${method} answered a redirect (HTTP ${status}); configure the final apiBaseUrl`,
+      status,
+      null,
+      false,
+    );
+  }
+
+  let body: unknown;
+  try {
+    body = JSON.parse(await readCapped(response, MAX_ANSWER_BYTES));
+  } catch (err) {
+    if (deadline.timedOut || signal?.aborted === true) {
+      throw failedRequest(method, timeoutMs, deadline, signal, err);
+    }
+    body = undefined;
+  }
+  const rejected = status === 401 || status === 403;
+  if (typeof body !== "object" || body === null || Array.isArray(body) || !("ok" in body)) {
+    if (status >= 200 && status < 300) {
+      // The request may have done its work: whoever retries must check first.
+      throw new ConnectorTransientError(
+        `Slack ${method} answered HTTP ${status} without a Slack answer`,
+        status,
+      );
+    }
+    throw new SlackPermanentError(`Slack ${method} failed: HTTP ${status}`, status, null, rejected);
+  }
+  const answer = body as Record<string, unknown>;
+  if (answer.ok === true && status >= 200 && status < 300) return answer;
+
+  const code = slackErrorCode(answer.error);
+  const said = `Slack ${method} failed: ${code ?? "no readable error code"} (HTTP ${status})`;
+  const kind = code === null ? SlackErrorClass.permanent : classifySlackError(code);
+  switch (kind) {
+    case SlackErrorClass.transient:
+      throw new ConnectorTransientError(said, status);
+    case SlackErrorClass.rateLimited: {
+      const retryAfterMs = retryAfterMsFrom(response.headers.get("retry-after"));
+      throw new ConnectorRateLimitedError(`${said}, retry after ${retryAfterMs} ms`, retryAfterMs);
+    }
+    case SlackErrorClass.credentials:
+      throw new SlackPermanentError(said, status, code, true);
+    case SlackErrorClass.permanent:
+      throw new SlackPermanentError(said, status, code, rejected);
+  }
+}
+
+function failedRequest(
+  method: string,
+  timeoutMs: number,
+  deadline: CallDeadline,
+  signal: AbortSignal | undefined,
+  err: unknown,
+): ConnectorTransientError {
+  if (deadline.timedOut) {
+    return new ConnectorTransientError(`Slack ${method} timed out after ${timeoutMs} ms`, null, {
+      cause: err,
+    });
+  }
+  if (signal?.aborted === true) {
+    return new ConnectorTransientError(`Slack ${method} was aborted by the caller`, null, { cause: err });
+  }
+  return new ConnectorTransientError(`Slack ${method} failed: network error`, null, { cause: err });
+}
+
+/** Slack sends Retry-After as whole seconds; anything else falls back to one second. */
+export function retryAfterMsFrom(header: string | null): number {
+  if (header === null || !/^\s*\d{1,9}\s*$/.test(header)) return DEFAULT_RETRY_AFTER_MS;
+  return Number(header.trim()) * 1000;
+}
+
+/** Reads at most about `maxBytes`, so a hostile endpoint cannot make us buffer gigabytes. */
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}

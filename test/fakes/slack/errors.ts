@@ -1,0 +1,4 @@
+/** A test drove the fake wrongly (unknown channel, user or event id); never carries a secret. */
+export class FakeSlackError extends Error {
+  override name = "FakeSlackError";
+}
