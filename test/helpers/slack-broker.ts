@@ -34,6 +34,7 @@ export interface SlackSettings {
   adminToken?: string;
   perChannelPerSecond: number;
   perChannelBurst: number;
+  overallPerSecond: number;
   timeoutMs: number;
 }
 
@@ -55,6 +56,8 @@ export async function startSlackSetup(options: SlackSetupOptions = {}): Promise<
     adminToken: slack.adminToken,
     perChannelPerSecond: 50,
     perChannelBurst: 10,
+    // Above what the tests send, so the per-channel limits are what they measure.
+    overallPerSecond: 500,
     timeoutMs: 1000,
     ...options.slack,
   };
