@@ -23,17 +23,22 @@ export async function insertExternalId(db: Queryable, row: ExternalIdRow): Promi
   );
 }
 
-/** Our message for a cloud message id (messages only, not the edits or reactions aimed at it). */
+/**
+ * Our message for a cloud message id in one conversation (messages only, not the edits or
+ * reactions aimed at it): an event never reaches into another conversation's messages.
+ */
 export async function selectMessageIdByExternalId(
   db: Queryable,
   connector: string,
   externalId: string,
+  conversationId: string,
 ): Promise<string | null> {
   const { rows } = await db.query<{ message_id: string }>(
     `SELECT message_id FROM external_ids
      WHERE connector = $1::text AND external_id = $2::text AND kind = 'message'
+       AND conversation_id = $3::uuid
      ORDER BY created_at LIMIT 1`,
-    [connector, externalId],
+    [connector, externalId, conversationId],
   );
   return rows[0]?.message_id ?? null;
 }

@@ -133,3 +133,21 @@ export async function selectHistory(
   );
   return rows.map(toJoined);
 }
+
+export interface MessageOwner {
+  conversationId: string;
+  senderId: string;
+  kind: string;
+}
+
+/** Conversation, author and kind of stored messages, for checking what a reply or an edit names. */
+export async function selectMessageOwners(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, MessageOwner>> {
+  const { rows } = await db.query<{ id: string; conversation_id: string; sender_id: string; kind: string }>(
+    `SELECT id, conversation_id, sender_id, kind FROM messages WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, { conversationId: r.conversation_id, senderId: r.sender_id, kind: r.kind }]));
+}

@@ -9,6 +9,7 @@ import type { Message, MessageKind } from "../../policies/model.ts";
 import type { Principal } from "../auth/index.ts";
 import { claimClientMessageId } from "../db/client-ids.ts";
 import { selectMembership } from "../db/conversations.ts";
+import { selectMessageOwners } from "../db/messages.ts";
 import { ProblemError, ProblemType } from "../http/problems.ts";
 import { encode, type IngressEnvelope } from "../nats/envelope.ts";
 import { partitionOf, type Topology } from "../nats/topology.ts";
@@ -37,6 +38,37 @@ function requestHash(request: MessageRequest): string {
     .digest("hex");
 }
 
+/**
+ * A reply and its parent, and an edit, delete or reaction and its target, are in the same
+ * conversation; only a message's author edits or deletes it, and only messages are targets. A
+ * target not stored yet (the store runs a moment behind intake) is a 409 to retry.
+ */
+async function checkTargets(
+  pool: pg.Pool,
+  senderId: string,
+  conversationId: string,
+  request: MessageRequest,
+): Promise<void> {
+  const named = [request.replyTo, request.targetId].filter((id): id is string => id !== null);
+  if (named.length === 0) return;
+  const owners = await selectMessageOwners(pool, named);
+  for (const [field, id] of [
+    ["replyTo", request.replyTo],
+    ["targetId", request.targetId],
+  ] as const) {
+    if (id === null) continue;
+    const owner = owners.get(id);
+    if (!owner) throw new ProblemError(ProblemType.targetNotStored, `${field} ${id} is not stored (yet)`);
+    if (owner.conversationId !== conversationId || owner.kind !== "message") {
+      throw new ProblemError(ProblemType.invalidTarget, `${field} must name a message of this conversation`);
+    }
+    const authorOnly = field === "targetId" && (request.kind === "edit" || request.kind === "delete");
+    if (authorOnly && owner.senderId !== senderId) {
+      throw new ProblemError(ProblemType.invalidTarget, `only its author may ${request.kind} a message`);
+    }
+  }
+}
+
 export interface AcceptOptions {
   /**
    * Set for a message that arrives through a connector: the channel binding, not membership,
@@ -63,6 +95,8 @@ export async function acceptMessage(
   const membership = await selectMembership(deps.pool, conversationId, sender.id);
   if (membership === "no-conversation") throw new ProblemError(ProblemType.conversationNotFound);
   if (membership === "not-member" && !options.inbound) throw new ProblemError(ProblemType.notMember);
+  // An inbound event's targets come from the id mapping, already limited to this conversation.
+  if (!options.inbound) await checkTargets(deps.pool, sender.id, conversationId, request);
 
   let id = uuidv7();
   if (request.clientMsgId !== null) {

@@ -247,6 +247,44 @@ describe("routing through a running broker", () => {
     assert.equal(hidden.status, 404);
   });
 
+  test("replies and edits name a stored message of the same conversation; only the author edits or deletes", async () => {
+    const bobApi = api.as(await keys.token("bob"));
+    const conv = await api.createConversation({ title: "targets", members: [{ id: "bob" }] });
+    const elsewhere = await api.createConversation({ title: "elsewhere" });
+    const aliceMessage = await api.post(conv, { text: "alice wrote this" });
+    const foreign = await api.post(elsewhere, { text: "in another conversation" });
+    await waitUntil(
+      async () => (await historyTexts(conv)).length === 1 && (await historyTexts(elsewhere)).length === 1,
+      10_000,
+      "both stored",
+    );
+    const path = `/v1/conversations/${conv}/messages`;
+    const refused = [
+      {
+        body: { kind: "edit", targetId: aliceMessage, text: "bob's edit" },
+        as: bobApi,
+        type: "invalid-target",
+      },
+      { body: { kind: "delete", targetId: aliceMessage, text: "" }, as: bobApi, type: "invalid-target" },
+      { body: { kind: "edit", targetId: foreign, text: "x" }, as: api, type: "invalid-target" },
+      { body: { text: "a reply", replyTo: foreign }, as: api, type: "invalid-target" },
+      {
+        body: { kind: "reaction", targetId: "0192f000-0000-7000-8000-000000000000", text: "tada" },
+        as: api,
+        type: "target-not-stored",
+      },
+    ];
+    for (const c of refused) {
+      const response = await c.as.request("POST", path, c.body);
+      assert.equal(response.body.type, `urn:watershed:problem:${c.type}`, JSON.stringify(c.body));
+    }
+    // What is allowed: anyone's reply and reaction, the author's own edit.
+    await bobApi.post(conv, { text: "bob replies", replyTo: aliceMessage });
+    await bobApi.post(conv, { kind: "reaction", targetId: aliceMessage, text: "thumbsup" });
+    await api.post(conv, { kind: "edit", targetId: aliceMessage, text: "alice fixed it" });
+    await waitUntil(async () => (await historyTexts(conv)).length === 4, 10_000, "the allowed three stored");
+  });
+
   test("bad input gets a problem response and stores nothing", async () => {
     const conv = await api.createConversation({ title: "bad input" });
     const countRows = async () =>

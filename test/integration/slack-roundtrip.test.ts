@@ -60,6 +60,8 @@ describe("Slack connector end to end", () => {
     assert.ok(posted?.bot_id, "posted by the app");
     assert.equal(posted.text, "hello from on-prem");
 
+    // A message can be named by a reply or an edit once it is stored (409 before).
+    await waitUntil(async () => (await history(conversationId)).length === 1, 10_000, "the first stored");
     const reply = await api.post(conversationId, { text: "a reply", replyTo: first });
     await api.post(conversationId, { kind: "edit", targetId: first, text: "hello, edited" });
     await api.post(conversationId, { kind: "reaction", targetId: first, text: "thumbsup" });
@@ -80,6 +82,7 @@ describe("Slack connector end to end", () => {
     assert.equal(threaded?.text, "a reply");
     assert.equal(threaded?.thread_ts, posted.ts, "the reply is in the root's thread");
 
+    await waitUntil(async () => (await history(conversationId)).length === 4, 10_000, "the reply stored");
     await api.post(conversationId, { kind: "delete", targetId: reply, text: "" });
     await waitUntil(async () => slack.deleted(channel).includes(threaded?.ts ?? ""), 10_000, "the delete");
     assert.deepEqual(
