@@ -149,5 +149,7 @@ export async function selectMessageOwners(
     `SELECT id, conversation_id, sender_id, kind FROM messages WHERE id = ANY($1::uuid[])`,
     [ids],
   );
-  return new Map(rows.map((r) => [r.id, { conversationId: r.conversation_id, senderId: r.sender_id, kind: r.kind }]));
+  return new Map(
+    rows.map((r) => [r.id, { conversationId: r.conversation_id, senderId: r.sender_id, kind: r.kind }]),
+  );
 }

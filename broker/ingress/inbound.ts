@@ -23,7 +23,9 @@ export async function acceptInboundEvent(
   const conversationId = await selectBoundConversation(deps.pool, connector.kind, event.channel);
   if (conversationId === null) return { kind: "ignored", why: "channel not bound" };
   const lookup = (externalId: string | null) =>
-    externalId === null ? null : selectMessageIdByExternalId(deps.pool, connector.kind, externalId, conversationId);
+    externalId === null
+      ? null
+      : selectMessageIdByExternalId(deps.pool, connector.kind, externalId, conversationId);
   const clientMsgId = `${connector.kind}:${event.eventId}`.slice(0, 128);
   if (event.kind === "message" && event.externalId !== null) {
     // Our own post coming back is already here; a retry of this same event is not an echo.
