@@ -20,6 +20,7 @@ export type {
   ReactRequest,
   SendRequest,
   SendResult,
+  UploadRequest,
 } from "./types.ts";
 export { Capability } from "./types.ts";
 export { ConnectorPermanentError, ConnectorRateLimitedError, ConnectorTransientError } from "./errors.ts";

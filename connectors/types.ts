@@ -91,6 +91,24 @@ export interface NoticeRequest extends OutboundTarget {
   key: string;
 }
 
+/** A file to share into a channel. The bytes are streamed from the on-prem store, never held whole. */
+export interface UploadRequest extends OutboundTarget {
+  /** Our id of the file (a UUID). */
+  fileId: string;
+  filename: string;
+  title: string | null;
+  /** Exact length in bytes: clouds want it before the bytes. */
+  size: number;
+  /** The media type found from the bytes. */
+  contentType: string;
+  /** Opens the bytes from the start; called again for each try. */
+  open(): AsyncIterable<Uint8Array>;
+  /** The cloud id of the message the file replies to, when that one is in the cloud. */
+  threadOf: string | null;
+  /** Text shared with the file, if any (already redacted like a message's text). */
+  comment: string | null;
+}
+
 export interface ConnectorHealth {
   healthy: boolean;
   /** Safe to show and log: never a credential. */
@@ -154,6 +172,8 @@ export interface Connector {
   react?(request: ReactRequest, signal?: AbortSignal): Promise<void>;
   /** Present when `capabilities` has `notices`. */
   notice?(request: NoticeRequest, signal?: AbortSignal): Promise<SendResult>;
+  /** Present when `capabilities` has `files`; returns the cloud id of the shared file's message. */
+  uploadFile?(request: UploadRequest, signal?: AbortSignal): Promise<SendResult>;
   /** Present when the cloud sends events to the broker. */
   readonly inbound?: InboundEndpoint;
   /** The last known state, without a network call. */
