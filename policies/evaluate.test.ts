@@ -54,13 +54,13 @@ describe("combining rules", () => {
       ),
     );
     // public-notify and external-redact matched too, but the sensitive rules decided.
-    assert.deepEqual(sensitive.actions, { notify: true, redact: false, block: true });
+    assert.deepEqual(sensitive.actions, { notify: true, redact: false, block: true, retract: false });
 
     const normal = verdictOf(
       COMBINING.evaluate(input({ conversation: { labels: ["public"], externalParticipants: true } })),
     );
     assert.deepEqual([normal.sensitive, normal.rules], [false, ["public-notify", "external-redact"]]);
-    assert.deepEqual(normal.actions, { notify: true, redact: true, block: false });
+    assert.deepEqual(normal.actions, { notify: true, redact: true, block: false, retract: false });
   });
 
   test("block forces the verdict sensitive even from a normal rule", () => {
@@ -70,14 +70,14 @@ describe("combining rules", () => {
     assert.equal(verdict.sensitive, true);
     assert.deepEqual(verdict.rules, ["public-notify", "secrets-block"]);
     assert.equal(verdict.reason, "public channel");
-    assert.deepEqual(verdict.actions, { notify: true, redact: false, block: true });
+    assert.deepEqual(verdict.actions, { notify: true, redact: false, block: true, retract: false });
   });
 
   test("otherwise decides with no rules and no actions", () => {
     const verdict = verdictOf(COMBINING.evaluate(input({ conversation: { labels: ["general"] } })));
     assert.deepEqual(
       [verdict.sensitive, verdict.rules, verdict.reason, verdict.actions],
-      [false, [], "nothing matched", { notify: false, redact: false, block: false }],
+      [false, [], "nothing matched", { notify: false, redact: false, block: false, retract: false }],
     );
   });
 });
@@ -98,7 +98,7 @@ otherwise: {outcome: normal, reason: nothing matched}
       policy.evaluate(input({ conversation: { sensitive: true }, message: { text: `card ${CARD}` } })),
     );
     assert.deepEqual([verdict.sensitive, verdict.rules], [true, ["sticky"]]);
-    assert.deepEqual(verdict.actions, { notify: false, redact: false, block: false });
+    assert.deepEqual(verdict.actions, { notify: false, redact: false, block: false, retract: false });
     assert.deepEqual(
       verdict.detections.map((detection) => [detection.type, detection.start, detection.end]),
       [["payment-card", 5, 5 + CARD.length]],

@@ -43,26 +43,38 @@ export async function selectMessageIdByExternalId(
   return rows[0]?.message_id ?? null;
 }
 
-/** A conversation's messages still in the cloud of `connector`, oldest first: what a retraction deletes. */
+/**
+ * A conversation's messages still in the cloud, per connector, oldest first: what a retraction
+ * deletes, whether or not the conversation is still bound there.
+ */
 export async function selectRetractable(
   db: Queryable,
   conversationId: string,
-  connector: string,
-): Promise<Array<{ messageId: string; externalId: string }>> {
-  const { rows } = await db.query<{ message_id: string; external_id: string }>(
-    `SELECT message_id, external_id FROM external_ids
-     WHERE conversation_id = $1::uuid AND connector = $2::text AND kind = 'message' AND retracted_at IS NULL
+): Promise<Array<{ messageId: string; connector: string; externalId: string }>> {
+  const { rows } = await db.query<{ message_id: string; connector: string; external_id: string }>(
+    `SELECT message_id, connector, external_id FROM external_ids
+     WHERE conversation_id = $1::uuid AND kind = 'message' AND retracted_at IS NULL
      ORDER BY created_at, message_id`,
-    [conversationId, connector],
+    [conversationId],
   );
-  return rows.map((r) => ({ messageId: r.message_id, externalId: r.external_id }));
+  return rows.map((r) => ({ messageId: r.message_id, connector: r.connector, externalId: r.external_id }));
 }
 
-/** Whether we deleted this cloud message ourselves (a retraction), so its delete event is our echo. */
+/** Marks a retraction as under way, before the cloud call (see `isRetracted`). */
+export async function markRetracting(db: Queryable, messageId: string, connector: string): Promise<void> {
+  await db.query(
+    `UPDATE external_ids SET retract_started_at = coalesce(retract_started_at, now())
+     WHERE message_id = $1::uuid AND connector = $2::text`,
+    [messageId, connector],
+  );
+}
+
+/** Whether we are deleting or deleted this cloud message ourselves, so its delete event is our echo. */
 export async function isRetracted(db: Queryable, connector: string, externalId: string): Promise<boolean> {
   const { rowCount } = await db.query(
     `SELECT 1 FROM external_ids
-     WHERE connector = $1::text AND external_id = $2::text AND kind = 'message' AND retracted_at IS NOT NULL`,
+     WHERE connector = $1::text AND external_id = $2::text AND kind = 'message'
+       AND retract_started_at IS NOT NULL`,
     [connector, externalId],
   );
   return (rowCount ?? 0) > 0;

@@ -14,6 +14,8 @@ export interface RelayState {
   threadOf: Record<string, string>;
   /** Per connector, the cloud id of the message an edit, delete or reaction applies to. */
   target: Record<string, string>;
+  /** The zone the target was decided for: `cloud` means it should be in the cloud. */
+  targetZone: string | null;
 }
 
 export async function selectRelayState(db: Queryable, message: Message): Promise<RelayState | null> {
@@ -23,13 +25,15 @@ export async function selectRelayState(db: Queryable, message: Message): Promise
     delivered_to: string[];
     thread_of: Record<string, string> | null;
     target: Record<string, string> | null;
+    target_zone: string | null;
   }>(
     `SELECT c.sensitive, c.bindings,
        ARRAY(SELECT connector FROM external_ids WHERE message_id = $2::uuid) AS delivered_to,
        (SELECT jsonb_object_agg(connector, external_id) FROM external_ids
          WHERE message_id = $3::uuid AND kind = 'message') AS thread_of,
        (SELECT jsonb_object_agg(connector, external_id) FROM external_ids
-         WHERE message_id = $4::uuid AND kind = 'message') AS target
+         WHERE message_id = $4::uuid AND kind = 'message') AS target,
+       (SELECT zone FROM routing_decisions WHERE message_id = $4::uuid) AS target_zone
      FROM conversations c WHERE c.id = $1::uuid`,
     [message.conversationId, message.id, message.replyTo, message.targetId],
   );
@@ -41,6 +45,7 @@ export async function selectRelayState(db: Queryable, message: Message): Promise
     deliveredTo: row.delivered_to,
     threadOf: row.thread_of ?? {},
     target: row.target ?? {},
+    targetZone: row.target_zone,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Connector } from "../../connectors/index.ts";
 import { acceptInboundEvent, type InboundOutcome } from "../ingress/inbound.ts";
 import type { IngressDeps } from "../ingress/accept.ts";
 import type { Logger } from "../telemetry/log.ts";
+import { securityAdminRole } from "./policy-routes.ts";
 import { ProblemError, ProblemType } from "./problems.ts";
 
 export interface ConnectorApiDeps {
@@ -24,6 +25,10 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ConnectorApi
   app.get("/v1/connectors", async (request) => {
     if (!request.principal) throw new ProblemError(ProblemType.unauthenticated);
     const check = (request.query as { check?: string } | undefined)?.check === "true";
+    // Asking the clouds costs their rate limits: only for whoever can act on the answer.
+    if (check && !request.principal.roles.includes(securityAdminRole)) {
+      throw new ProblemError(ProblemType.forbidden, `check=true needs the role '${securityAdminRole}'`);
+    }
     const connectors = await Promise.all(
       deps.connectors.map(async (connector) => {
         const health = check

@@ -5,7 +5,7 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { context } from "@opentelemetry/api";
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
-import type { Message, MessageKind } from "../../policies/model.ts";
+import { Message, type MessageKind } from "../../policies/model.ts";
 import type { Principal } from "../auth/index.ts";
 import { claimClientMessageId } from "../db/client-ids.ts";
 import { selectMembership } from "../db/conversations.ts";
@@ -115,7 +115,7 @@ export async function acceptMessage(
     id = claim.messageId;
   }
 
-  const message: Message = {
+  const candidate: Message = {
     id,
     conversationId,
     sender: { id: sender.id, roles: sender.roles, groups: sender.groups, department: sender.department },
@@ -127,6 +127,16 @@ export async function acceptMessage(
     clientMsgId: request.clientMsgId,
     acceptedAt: new Date().toISOString(),
   };
+  // What the router will read back must parse: anything else is refused here, not dropped there.
+  const parsed = Message.safeParse(candidate);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ProblemError(
+      ProblemType.invalidBody,
+      `${first?.path.join(".") || "message"}: ${first?.message ?? "invalid"}`,
+    );
+  }
+  const message = parsed.data;
   await options.inbound?.beforePublish(message);
   const envelope: IngressEnvelope = { message };
   const partition = partitionOf(conversationId, deps.topo.partitions);

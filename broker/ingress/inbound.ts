@@ -5,6 +5,7 @@ import type { MessageKind } from "../../policies/model.ts";
 import { selectBoundConversation } from "../db/bindings.ts";
 import { isClaimedBy } from "../db/client-ids.ts";
 import { insertExternalId, isRetracted, selectMessageIdByExternalId } from "../db/external-ids.ts";
+import { ProblemError, ProblemType } from "../http/problems.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { acceptMessage, type IngressDeps } from "./accept.ts";
 
@@ -43,7 +44,12 @@ export async function acceptInboundEvent(
   }
   const [replyTo, targetId] = await Promise.all([lookup(event.threadOf), lookup(event.target)]);
   if (event.kind !== "message" && targetId === null) {
-    return { kind: "ignored", why: "its target is not known on-prem" };
+    // The cloud does not promise event order: an edit may come before its message. A 409 makes
+    // the cloud deliver it again later; a target that never comes costs the cloud's few retries.
+    throw new ProblemError(
+      ProblemType.targetNotStored,
+      `the ${event.kind}'s target is not known on-prem (yet); deliver it again later`,
+    );
   }
   const mappedId = event.kind === "message" ? event.externalId : event.target;
   const senderId = identityOf(event.user) ?? `${connector.kind}:${event.user}`;
@@ -52,7 +58,8 @@ export async function acceptInboundEvent(
     { id: senderId, roles: [], groups: [], department: null },
     conversationId,
     {
-      text: event.text,
+      // PostgreSQL cannot store NUL; a cloud lets users send it. Dropping it keeps the rest.
+      text: event.text.replaceAll("\u0000", ""),
       kind: event.kind,
       clientMsgId,
       replyTo,

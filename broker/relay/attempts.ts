@@ -3,7 +3,10 @@
 // one entry per partition at a time; after a restart the count starts again, which errs towards
 // more retries, never fewer.
 interface Entry {
+  /** Failed calls other than 429s: these count toward `maxAttempts`. */
   failures: number;
+  /** 429s: the cloud asked to wait, which says nothing about the message. */
+  rateLimited: number;
   /** The last failure left it open whether the cloud got the call (timeout, network error, 5xx). */
   unknownOutcome: boolean;
 }
@@ -14,10 +17,22 @@ export interface Attempts {
    * redelivery (the process that tried before may have crashed mid-call).
    */
   maybeSent(key: string, redelivered: boolean): boolean;
-  /** Counts a failure and returns how many there were. */
-  failed(key: string, unknownOutcome: boolean): number;
+  /** Counts a failure and returns the counts so far. */
+  failed(key: string, failure: Failure): Counts;
   /** Drops the entry of `key`, or of every key that starts with `key + ":"`. */
   forget(key: string): void;
+}
+
+export interface Failure {
+  /** The call may have reached the cloud (timeout, network error, 5xx). */
+  unknownOutcome: boolean;
+  /** The cloud answered 429. */
+  rateLimited: boolean;
+}
+
+export interface Counts {
+  failures: number;
+  rateLimited: number;
 }
 
 export function createAttempts(): Attempts {
@@ -27,13 +42,14 @@ export function createAttempts(): Attempts {
       const entry = entries.get(key);
       return entry ? entry.unknownOutcome : redelivered;
     },
-    failed(key, unknownOutcome) {
-      const entry = entries.get(key) ?? { failures: 0, unknownOutcome: false };
-      entry.failures += 1;
+    failed(key, failure) {
+      const entry = entries.get(key) ?? { failures: 0, rateLimited: 0, unknownOutcome: false };
+      if (failure.rateLimited) entry.rateLimited += 1;
+      else entry.failures += 1;
       // Once unknown, it stays so: a later 429 says nothing about the earlier timeout.
-      entry.unknownOutcome ||= unknownOutcome;
+      entry.unknownOutcome ||= failure.unknownOutcome;
       entries.set(key, entry);
-      return entry.failures;
+      return { failures: entry.failures, rateLimited: entry.rateLimited };
     },
     forget(key) {
       entries.delete(key);

@@ -13,6 +13,8 @@ export interface Addressing {
 
 export type Operation =
   | { kind: "skip"; why: string }
+  /** An edit, delete or reaction whose target has no cloud id for this connector. */
+  | { kind: "missing-target" }
   | {
       kind: "call";
       channel: string;
@@ -34,7 +36,7 @@ export function operationFor(connector: Connector, message: Message, at: Address
   }
   // An edit, delete or reaction of a message that never reached this cloud has nothing to act on.
   const target = at.target;
-  if (target === null && connector.sendsUnbound !== true) return skip("its target is not in this cloud");
+  if (target === null && connector.sendsUnbound !== true) return { kind: "missing-target" };
   const targetId = target ?? "";
   if (message.kind === "edit") {
     if (!connector.edit || !connector.capabilities.has(Capability.edits)) return skip("no edits");

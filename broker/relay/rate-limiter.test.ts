@@ -86,3 +86,17 @@ test("property: calls made at their reserved times never exceed burst + rate x e
     ),
   );
 });
+
+test("a refunded reservation is as if it never was", () => {
+  const time = clock();
+  const limiter = createRateLimiter(time.now);
+  for (let i = 0; i < 3; i++) limiter.reserve("slack", slackLike, "C1");
+  const wait = limiter.reserve("slack", slackLike, "C1");
+  assert.equal(wait, 1000 + jitterMarginMs);
+  limiter.refund("slack", slackLike, "C1");
+  assert.equal(
+    limiter.reserve("slack", slackLike, "C1"),
+    1000 + jitterMarginMs,
+    "the same wait again, not twice it",
+  );
+});

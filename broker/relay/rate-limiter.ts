@@ -15,6 +15,8 @@ export interface RateLimiter {
    * in milliseconds (0: now). A reservation that is not used is simply lost: limits err slow.
    */
   reserve(connector: string, limits: RateLimits, channel: string): number;
+  /** Gives back a reservation that will not be used (the message was handed back to NATS). */
+  refund(connector: string, limits: RateLimits, channel: string): void;
   /** The cloud answered 429: nothing more to `channel` until `retryAfterMs` from now. */
   block(connector: string, channel: string, retryAfterMs: number): void;
 }
@@ -54,9 +56,19 @@ export function createRateLimiter(now: () => number = Date.now): RateLimiter {
   return {
     reserve(connector, limits, channel) {
       const at = now();
-      const overall = take(`${connector}`, limits.overall, at);
+      const overall = take(connector, limits.overall, at);
       const perChannel = take(`${connector}\u0000${channel}`, limits.perChannel, at);
       return Math.max(overall, perChannel);
+    },
+    refund(connector, limits, channel) {
+      const at = now();
+      const giveBack = (key: string, limit: RateLimit | null) => {
+        if (limit === null) return;
+        const b = bucket(key, limit, at);
+        b.tokens = Math.min(limit.burst, b.tokens + 1);
+      };
+      giveBack(connector, limits.overall);
+      giveBack(`${connector}\u0000${channel}`, limits.perChannel);
     },
     block(connector, channel, retryAfterMs) {
       const key = `${connector}\u0000${channel}`;

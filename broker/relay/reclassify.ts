@@ -3,7 +3,13 @@
 // messages and ones written there) is deleted first.
 import type { JsMsg } from "@nats-io/jetstream";
 import { Capability, type Connector } from "../../connectors/index.ts";
-import { insertNotice, markRetracted, selectNotice, selectRetractable } from "../db/external-ids.ts";
+import {
+  insertNotice,
+  markRetracted,
+  markRetracting,
+  selectNotice,
+  selectRetractable,
+} from "../db/external-ids.ts";
 import { selectBindings } from "../db/relay-state.ts";
 import type { ReclassifiedEnvelope } from "../nats/envelope.ts";
 import { attempt } from "./attempt.ts";
@@ -18,13 +24,18 @@ export async function handleReclassified(
   stopping: AbortSignal,
 ): Promise<"done" | "retry"> {
   const bindings = await selectBindings(relay.pool, reclassified.conversationId);
+  const channelOf = (kind: string) => bindings.find((b) => b.connector === kind)?.channel ?? "";
+  if (
+    reclassified.retract &&
+    (await retract(relay, reclassified, { channelOf, msg, stopping })) === "retry"
+  ) {
+    return "retry";
+  }
   for (const connector of relay.connectors) {
-    const binding = bindings.find((b) => b.connector === connector.kind);
-    if (!binding) continue;
-    const at = { channel: binding.channel, msg, stopping };
-    if (reclassified.retract && (await retract(relay, connector, reclassified, at)) === "retry")
+    const channel = channelOf(connector.kind);
+    if (channel === "") continue;
+    if ((await postNotice(relay, connector, reclassified, { channel, msg, stopping })) === "retry")
       return "retry";
-    if ((await postNotice(relay, connector, reclassified, at)) === "retry") return "retry";
   }
   return "done";
 }
@@ -35,24 +46,35 @@ interface At {
   stopping: AbortSignal;
 }
 
+/**
+ * Deletes every message of the conversation that is in a cloud, bound there still or not: the
+ * cloud ids say where they are. Rows are marked before each call, so the cloud's delete event
+ * that may come back before the call returns is known as ours.
+ */
 async function retract(
   relay: RelayContext,
-  connector: Connector,
   reclassified: Reclassified,
-  at: At,
+  at: { channelOf: (kind: string) => string; msg: JsMsg; stopping: AbortSignal },
 ): Promise<"done" | "retry"> {
-  const remove = connector.delete?.bind(connector);
-  if (!remove || !connector.capabilities.has(Capability.deletes)) {
-    relay.log.warn({ connector: connector.kind }, "cannot retract: the connector has no deletes");
-    return "done";
-  }
-  const items = await selectRetractable(relay.pool, reclassified.conversationId, connector.kind);
+  const items = await selectRetractable(relay.pool, reclassified.conversationId);
+  let retracted = 0;
   for (const item of items) {
+    const connector = relay.connectors.find((c) => c.kind === item.connector);
+    const remove = connector?.delete?.bind(connector);
+    if (!connector || !remove || !connector.capabilities.has(Capability.deletes)) {
+      relay.log.error(
+        { connector: item.connector, messageId: item.messageId },
+        "cannot retract: the connector is not configured or cannot delete",
+      );
+      continue;
+    }
+    const channel = at.channelOf(connector.kind);
+    await markRetracting(relay.pool, item.messageId, connector.kind);
     const outcome = await attempt(
       relay,
       connector,
-      { ...at, key: `retract:${item.messageId}:${connector.kind}` },
-      (maybeSent) => remove({ channel: at.channel, target: item.externalId, reason: "retract", maybeSent }),
+      { channel, msg: at.msg, stopping: at.stopping, key: `retract:${item.messageId}:${connector.kind}` },
+      (maybeSent) => remove({ channel, target: item.externalId, reason: "retract", maybeSent }),
     );
     if (outcome.kind === "retry") return "retry";
     if (outcome.kind === "failed") {
@@ -64,9 +86,10 @@ async function retract(
       continue;
     }
     await markRetracted(relay.pool, item.messageId, connector.kind);
+    retracted += 1;
   }
   relay.log.info(
-    { connector: connector.kind, conversationId: reclassified.conversationId, messages: items.length },
+    { conversationId: reclassified.conversationId, retracted, failed: items.length - retracted },
     "conversation retracted from the cloud",
   );
   return "done";

@@ -19,6 +19,7 @@ import type { RelayContext, RelayDeps } from "./context.ts";
 import { operationFor } from "./operations.ts";
 import { createRateLimiter } from "./rate-limiter.ts";
 import { handleReclassified } from "./reclassify.ts";
+import { keepingAlive } from "./wait.ts";
 
 export function startRelay(deps: RelayDeps): ConsumerLoops {
   const { topo } = deps;
@@ -28,7 +29,7 @@ export function startRelay(deps: RelayDeps): ConsumerLoops {
     deps.js,
     topo.streams.relay,
     names,
-    (msg, stopping) => relayOne(relay, msg, stopping),
+    (msg, stopping) => keepingAlive(msg, deps.ackWaitMs, () => relayOne(relay, msg, stopping)),
     deps.log,
   );
 }
@@ -95,6 +96,15 @@ async function relayRouted(
       threadOf: state.threadOf[connector.kind] ?? null,
       target: state.target[connector.kind] ?? null,
     });
+    if (operation.kind === "missing-target") {
+      // Decided for the cloud but not there: it was dead-lettered (or relayed before the binding).
+      // Dead-letter this one too, so a redrive of both, oldest first, leaves the cloud right.
+      if (state.targetZone === "cloud") {
+        const reason = `its target ${message.targetId ?? ""} is not in ${connector.kind}; redrive the target first`;
+        await deadLetter(relay, connector, envelope, { reason, attempts: 0, seq: msg.seq });
+      }
+      continue;
+    }
     if (operation.kind === "skip") {
       log.info({ messageId: message.id, connector: connector.kind, why: operation.why }, "not relayed");
       continue;

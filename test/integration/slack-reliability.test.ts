@@ -93,7 +93,16 @@ describe("Slack relay under faults", () => {
     const { slack } = setup;
     const { conversationId, channel } = await setup.boundConversation("revoked");
     slack.revoke(setup.slack.botToken);
-    for (const text of ["one", "two", "three"]) await setup.api.post(conversationId, { text });
+    const ids: string[] = [];
+    for (const text of ["one", "two", "three"]) ids.push(await setup.api.post(conversationId, { text }));
+    // An edit of a message that is in the DLQ waits there too, behind it.
+    await waitUntil(
+      async () =>
+        (await setup.db.pool.query("SELECT 1 FROM messages WHERE id = $1", [ids[0]])).rowCount === 1,
+      10_000,
+      "the first message stored",
+    );
+    await setup.api.post(conversationId, { kind: "edit", targetId: ids[0], text: "one, edited" });
 
     const adminToken = await setup.keys.token("sec", ["security-admin"]);
     const deadLetters = async () =>
@@ -105,8 +114,13 @@ describe("Slack relay under faults", () => {
             "/v1/dlq?connector=slack",
           )
       ).body.deadLetters;
-    await waitUntil(async () => (await deadLetters()).length === 3, 10_000, "three dead letters");
-    assert.ok((await deadLetters()).every((l) => /token_revoked/.test(l.reason)));
+    await waitUntil(async () => (await deadLetters()).length === 4, 10_000, "four dead letters");
+    const reasons = (await deadLetters()).map((l) => l.reason);
+    assert.ok(
+      reasons.slice(0, 3).every((r) => /token_revoked/.test(r)),
+      reasons.join("\n"),
+    );
+    assert.match(reasons[3] ?? "", /target .* is not in slack/);
     const connectors = await setup.api.request<{
       connectors: Array<{ kind: string; healthy: boolean; detail: string }>;
     }>("GET", "/v1/connectors");
@@ -118,10 +132,9 @@ describe("Slack relay under faults", () => {
 
     // The operator installs a new token and restarts, then redrives with the CLI.
     await setup.restart({ botToken: slack.issueBotToken() });
-    const healthy = await setup.api.request<{ connectors: Array<{ kind: string; healthy: boolean }> }>(
-      "GET",
-      "/v1/connectors?check=true",
-    );
+    const healthy = await setup.api
+      .as(adminToken)
+      .request<{ connectors: Array<{ kind: string; healthy: boolean }> }>("GET", "/v1/connectors?check=true");
     assert.equal(healthy.body.connectors.find((c) => c.kind === "slack")?.healthy, true);
     const redrive = await runCli(["dlq", "redrive", "--all", "--connector", "slack"], {
       env: {
@@ -131,10 +144,14 @@ describe("Slack relay under faults", () => {
       },
     });
     assert.equal(redrive.code, 0, redrive.stderr);
-    await waitUntil(async () => slack.messages(channel).length === 3, 15_000, "the redriven messages");
-    assert.deepEqual(
-      slack.messages(channel).map((m) => m.text),
-      ["one", "two", "three"],
+    await waitUntil(
+      async () =>
+        slack
+          .messages(channel)
+          .map((m) => m.text)
+          .join("|") === "one, edited|two|three",
+      15_000,
+      "the redriven messages, the edit applied",
     );
     assert.equal((await deadLetters()).length, 0, "the dead letters are gone");
   });
@@ -182,5 +199,51 @@ describe("Slack relay under faults", () => {
     }
     const during = slack.calls().filter((c) => c.status === null || c.status >= 500);
     assert.ok(during.length > 20, `the outage did fail calls (${during.length})`);
+  });
+});
+
+describe("Slack relay: a dead letter whose post may have landed", () => {
+  let setup: SlackSetup;
+
+  before(async () => {
+    setup = await startSlackSetup({
+      slack: { timeoutMs: 500 },
+      overrides: { relay: { maxAttempts: 2, backoffBaseMs: 50, backoffMaxMs: 100 } },
+    });
+  });
+  after(async () => {
+    await setup?.close();
+  });
+
+  test("is looked up, not posted again, when redriven", async () => {
+    const { slack, api } = setup;
+    const { conversationId, channel } = await setup.boundConversation("landed");
+    slack.setOutage("commit-then-timeout");
+    await api.post(conversationId, { text: "landed but unanswered" });
+    const adminToken = await setup.keys.token("sec", ["security-admin"]);
+    const admin = () => setup.api.as(adminToken);
+    await waitUntil(
+      async () =>
+        ((await admin().request<{ deadLetters: unknown[] }>("GET", "/v1/dlq")).body.deadLetters ?? [])
+          .length === 1,
+      15_000,
+      "the dead letter",
+    );
+    assert.equal(slack.messages(channel).length, 1, "the post landed although no answer came");
+    slack.setOutage(null);
+    const redriven = await admin().request<{ redriven: unknown[] }>("POST", "/v1/dlq/redrive", { all: true });
+    assert.equal(redriven.status, 200);
+    assert.equal(redriven.body.redriven.length, 1);
+    await waitUntil(
+      async () =>
+        (await setup.db.pool.query("SELECT 1 FROM external_ids WHERE connector = 'slack'")).rowCount === 1,
+      15_000,
+      "the redriven message to find its post",
+    );
+    assert.deepEqual(
+      slack.messages(channel).map((m) => m.text),
+      ["landed but unanswered"],
+      "in Slack once",
+    );
   });
 });

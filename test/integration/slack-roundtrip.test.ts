@@ -135,6 +135,35 @@ describe("Slack connector end to end", () => {
     );
   });
 
+  test("an edit that arrives before its message is refused with 409 until the message is in", async () => {
+    const { slack, aliceSlack } = setup;
+    const { conversationId, channel } = await setup.boundConversation("early-edit");
+    const url = `${setup.broker.url}/v1/connectors/slack/events`;
+    slack.setEventsUrl(null);
+    const post = await slack.postAsUser(aliceSlack, channel, "typo hre\u0000");
+    const edit = await slack.editAsUser(aliceSlack, channel, post.ts, "typo here");
+    slack.setEventsUrl(url);
+    assert.equal((await slack.deliver(edit.eventId)).status, 409, "Slack will deliver it again");
+    assert.equal((await slack.deliver(post.eventId)).status, 200);
+    assert.equal((await slack.deliver(edit.eventId, { retryNum: 1, retryReason: "http_error" })).status, 200);
+    await waitUntil(async () => (await history(conversationId)).length === 2, 10_000, "message and edit");
+    const [message, fix] = await history(conversationId);
+    assert.equal(message?.text, "typo hre", "a NUL from Slack is dropped, the rest kept");
+    assert.deepEqual([fix?.kind, fix?.targetId, fix?.text], ["edit", message.id, "typo here"]);
+  });
+
+  test("a retraction reaches what was relayed even after the channel was unbound", async () => {
+    const { slack, api } = setup;
+    const { conversationId, channel } = await setup.boundConversation("unbound-retract");
+    await api.post(conversationId, { text: "relayed while bound" });
+    await waitUntil(async () => slack.messages(channel).length === 1, 10_000, "the relayed message");
+    const unbound = await api.request("PUT", `/v1/conversations/${conversationId}/bindings`, { bindings: [] });
+    assert.equal(unbound.status, 200);
+    await api.post(conversationId, { text: "card 4111 1111 1111 1111" });
+    await waitUntil(async () => slack.deleted(channel).length === 1, 10_000, "the retraction");
+    assert.deepEqual(slack.messages(channel), [], "gone, and no notice in a channel no longer bound");
+  });
+
   test("Slack's retries of one event make one message; forged, tampered and stale deliveries get 401", async () => {
     const { slack, aliceSlack } = setup;
     const { conversationId, channel } = await setup.boundConversation("retries");

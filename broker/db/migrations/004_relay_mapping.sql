@@ -16,9 +16,12 @@ CREATE INDEX channel_bindings_conversation ON channel_bindings (conversation_id)
 ALTER TABLE external_ids ADD COLUMN conversation_id uuid;
 ALTER TABLE external_ids ADD COLUMN kind text NOT NULL DEFAULT 'message'
   CHECK (kind IN ('message', 'edit', 'delete', 'reaction'));
+-- A retraction is marked as started before the cloud call, so the cloud's delete event that may
+-- arrive before the call returns is known as our own; done once the call returned.
+ALTER TABLE external_ids ADD COLUMN retract_started_at timestamptz;
 ALTER TABLE external_ids ADD COLUMN retracted_at timestamptz;
 UPDATE external_ids e SET conversation_id = m.conversation_id FROM messages m WHERE m.id = e.message_id;
-CREATE INDEX external_ids_conversation ON external_ids (conversation_id, connector) WHERE kind = 'message';
+CREATE INDEX external_ids_conversation ON external_ids (conversation_id) WHERE kind = 'message';
 
 -- "This conversation continues on-prem" notices posted, one per turn and connector, so a
 -- redelivered reclassification does not post twice.
