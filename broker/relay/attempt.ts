@@ -36,12 +36,12 @@ export async function attempt<T>(
   const wait = relay.limiter.reserve(connector.kind, connector.rateLimits, at.channel);
   if (wait > maxInlineWaitMs) {
     // Handed back: the token is not used now, and the next delivery reserves its own.
-    relay.limiter.refund(connector.kind, connector.rateLimits, at.channel);
+    relay.limiter.refund(connector.kind, connector.rateLimits, at.channel, wait);
     msg.nak(wait);
     return { kind: "retry" };
   }
   if (wait > 0 && !(await waitFor(wait, at.stopping))) {
-    relay.limiter.refund(connector.kind, connector.rateLimits, at.channel);
+    relay.limiter.refund(connector.kind, connector.rateLimits, at.channel, wait);
     msg.nak();
     return { kind: "retry" };
   }

@@ -16,7 +16,7 @@ export interface RateLimiter {
    */
   reserve(connector: string, limits: RateLimits, channel: string): number;
   /** Gives back a reservation that will not be used (the message was handed back to NATS). */
-  refund(connector: string, limits: RateLimits, channel: string): void;
+  refund(connector: string, limits: RateLimits, channel: string, reservedWaitMs: number): void;
   /** The cloud answered 429: nothing more to `channel` until `retryAfterMs` from now. */
   block(connector: string, channel: string, retryAfterMs: number): void;
 }
@@ -49,7 +49,9 @@ export function createRateLimiter(now: () => number = Date.now): RateLimiter {
     }
     const b = bucket(key, limit, at);
     b.tokens -= 1;
-    const debtWait = b.tokens >= 0 ? 0 : Math.ceil((-b.tokens / limit.perSecond) * 1000) + jitterMarginMs;
+    // A call that must wait waits the margin too, and the bucket counts it as spent then.
+    if (b.tokens < 0) b.tokens -= (jitterMarginMs / 1000) * limit.perSecond;
+    const debtWait = b.tokens >= 0 ? 0 : Math.ceil((-b.tokens / limit.perSecond) * 1000);
     return Math.max(debtWait, b.blockedUntil - at);
   };
 
@@ -60,12 +62,13 @@ export function createRateLimiter(now: () => number = Date.now): RateLimiter {
       const perChannel = take(`${connector}\u0000${channel}`, limits.perChannel, at);
       return Math.max(overall, perChannel);
     },
-    refund(connector, limits, channel) {
+    refund(connector, limits, channel, reservedWaitMs) {
       const at = now();
       const giveBack = (key: string, limit: RateLimit | null) => {
         if (limit === null) return;
         const b = bucket(key, limit, at);
-        b.tokens = Math.min(limit.burst, b.tokens + 1);
+        const margin = reservedWaitMs > 0 ? (jitterMarginMs / 1000) * limit.perSecond : 0;
+        b.tokens = Math.min(limit.burst, b.tokens + 1 + margin);
       };
       giveBack(connector, limits.overall);
       giveBack(`${connector}\u0000${channel}`, limits.perChannel);

@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConnectorPermanentError, ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
-import { callSlack, retryAfterMsFrom } from "./api.ts";
+import { SlackBodyEncoding, callSlack, retryAfterMsFrom } from "./api.ts";
 import type { SlackApiOptions } from "./api.ts";
 import { SlackConfig } from "./config.ts";
 import { reactionName } from "./connector.ts";
 import { SlackPermanentError, classifySlackError } from "./errors.ts";
-import { decodeExternalId, encodeExternalId, slackTsFromMs } from "./ids.ts";
+import { decodeExternalId, encodeExternalId, encodeFileExternalId, slackTsFromMs } from "./ids.ts";
 
 const TOKEN = "xoxb-1111-2222-secretbottoken";
 
@@ -54,6 +54,28 @@ describe("callSlack", () => {
     assert.equal(request.headers.get("authorization"), `Bearer ${TOKEN}`);
     assert.match(request.headers.get("content-type") ?? "", /^application\/json/);
     assert.deepEqual(await request.json(), { channel: "C1", text: "hi" });
+  });
+
+  test("form encoding sends scalars as text and anything structured as JSON", async () => {
+    const seen: Request[] = [];
+    await callSlack(
+      answering({}, seen),
+      TOKEN,
+      "files.getUploadURLExternal",
+      { filename: "a b&c.txt", length: 12, files: [{ id: "F1" }], absent: undefined },
+      undefined,
+      SlackBodyEncoding.form,
+    );
+    const [request] = seen;
+    assert.ok(request);
+    assert.equal(request.headers.get("content-type"), "application/x-www-form-urlencoded");
+    assert.equal(request.headers.get("authorization"), `Bearer ${TOKEN}`);
+    const form = new URLSearchParams(await request.text());
+    assert.deepEqual(Object.fromEntries(form), {
+      filename: "a b&c.txt",
+      length: "12",
+      files: '[{"id":"F1"}]',
+    });
   });
 
   test("maps HTTP statuses and Slack error codes (the table)", async () => {
@@ -106,6 +128,10 @@ describe("callSlack", () => {
           "message_not_found",
           "cant_delete_message",
           "already_reacted",
+          "invalid_arguments",
+          "file_not_found",
+          "file_upload_size_restricted",
+          "file_uploads_disabled",
           "some_future_error",
         ] as const
       ).map((code): [Answer, typeof SlackPermanentError, string, boolean] => [
@@ -214,6 +240,12 @@ describe("Slack external ids", () => {
     ]) {
       assert.equal(decodeExternalId(id), null, id);
     }
+  });
+
+  test("a file's stand-in id decodes as no message", () => {
+    const id = encodeFileExternalId("F0123ABCD");
+    assert.equal(id, "file:F0123ABCD");
+    assert.equal(decodeExternalId(id), null);
   });
 
   test("slackTsFromMs gives Slack's seconds.micros form", () => {

@@ -4,6 +4,16 @@
 import { ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
 import { SlackErrorClass, SlackPermanentError, classifySlackError, slackErrorCode } from "./errors.ts";
 
+/**
+ * How a call's arguments travel (https://docs.slack.dev/apis/web-api/). JSON by default; form encoding
+ * is what Slack's own SDKs send for every method, used where a JSON body is known to be misread.
+ */
+export const SlackBodyEncoding = {
+  json: "json",
+  form: "form",
+} as const;
+export type SlackBodyEncoding = (typeof SlackBodyEncoding)[keyof typeof SlackBodyEncoding];
+
 /** What Slack sent back with `ok: true`. */
 export type SlackAnswer = Readonly<Record<string, unknown>>;
 
@@ -21,7 +31,7 @@ export const DEFAULT_RETRY_AFTER_MS = 1000;
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** One abort signal for a call: the caller's signal or our timeout, whichever comes first. */
-class CallDeadline {
+export class CallDeadline {
   readonly #controller = new AbortController();
   readonly #timer: ReturnType<typeof setTimeout>;
   readonly #caller: AbortSignal | undefined;
@@ -50,9 +60,10 @@ class CallDeadline {
 }
 
 /**
- * Calls Web API `method` with `args` as its JSON body. Resolves with the answer when Slack says
- * `ok: true`; otherwise throws ConnectorTransientError, ConnectorRateLimitedError or
- * SlackPermanentError. Messages name the method, the HTTP status and Slack's error code only.
+ * Calls Web API `method` with `args` as its body (JSON unless `encoding` says form). Resolves with
+ * the answer when Slack says `ok: true`; otherwise throws ConnectorTransientError,
+ * ConnectorRateLimitedError or SlackPermanentError. Messages name the method, the HTTP status and
+ * Slack's error code only.
  */
 export async function callSlack(
   options: SlackApiOptions,
@@ -60,6 +71,7 @@ export async function callSlack(
   method: string,
   args: Readonly<Record<string, unknown>>,
   signal?: AbortSignal,
+  encoding: SlackBodyEncoding = SlackBodyEncoding.json,
 ): Promise<SlackAnswer> {
   const deadline = new CallDeadline(options.timeoutMs, signal);
   try {
@@ -69,9 +81,12 @@ export async function callSlack(
         method: "POST",
         headers: {
           authorization: `Bearer ${token}`,
-          "content-type": "application/json; charset=utf-8",
+          "content-type":
+            encoding === SlackBodyEncoding.json
+              ? "application/json; charset=utf-8"
+              : "application/x-www-form-urlencoded",
         },
-        body: JSON.stringify(args),
+        body: encoding === SlackBodyEncoding.json ? JSON.stringify(args) : formBody(args),
         // A redirect could carry the bearer token to a host nobody configured.
         redirect: "manual",
         signal: deadline.signal,
@@ -155,7 +170,19 @@ async function readAnswer(
   }
 }
 
-function failedRequest(
+/** Form fields as Slack's SDKs send them: scalars as text, anything structured as JSON. */
+function formBody(args: Readonly<Record<string, unknown>>): string {
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(args)) {
+    if (value === undefined || value === null) continue;
+    const scalar = typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+    form.set(key, scalar ? String(value) : JSON.stringify(value));
+  }
+  return form.toString();
+}
+
+/** The transient error for a request that got no answer; `method` names the call in the message. */
+export function failedRequest(
   method: string,
   timeoutMs: number,
   deadline: CallDeadline,

@@ -17,7 +17,8 @@ function jsonObjectFromString(value: unknown): unknown {
 export const SlackConfig = z.strictObject({
   /**
    * The bot token of the Slack app (xoxb-…); posts, edits, deletes its own posts and reacts.
-   * Scopes: chat:write, chat:write.customize, reactions:write, channels:history, groups:history.
+   * Scopes: chat:write, chat:write.customize, reactions:write, channels:history, groups:history,
+   * and files:write with files:read for sharing files.
    */
   botToken: z
     .string()

@@ -93,6 +93,7 @@ describe("the Slack connector's static side", () => {
         [
           Capability.deletes,
           Capability.edits,
+          Capability.files,
           Capability.notices,
           Capability.reactions,
           Capability.threads,
@@ -107,6 +108,7 @@ describe("the Slack connector's static side", () => {
       assert.equal(typeof connector.delete, "function");
       assert.equal(typeof connector.react, "function");
       assert.equal(typeof connector.notice, "function");
+      assert.equal(typeof connector.uploadFile, "function");
       assert.ok(connector.inbound);
     });
   });

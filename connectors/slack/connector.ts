@@ -1,7 +1,7 @@
 // The Slack connector: relays messages with the Web API and takes Events API deliveries back in.
 // Methods: https://docs.slack.dev/reference/methods/chat.postMessage , .../chat.update ,
 // .../chat.delete , .../reactions.add , .../conversations.history , .../conversations.replies ,
-// .../auth.test (all under https://docs.slack.dev/reference/methods/).
+// .../auth.test (all under https://docs.slack.dev/reference/methods/); file uploads: ./uploads.ts.
 import { ConnectorPermanentError, ConnectorTransientError } from "../errors.ts";
 import { Capability } from "../types.ts";
 import type {
@@ -16,15 +16,17 @@ import type {
   ReactRequest,
   SendRequest,
   SendResult,
+  UploadRequest,
 } from "../types.ts";
 import { callSlack } from "./api.ts";
-import type { SlackAnswer, SlackApiOptions } from "./api.ts";
+import type { SlackAnswer, SlackApiOptions, SlackBodyEncoding } from "./api.ts";
 import type { SlackConfig } from "./config.ts";
 import { SlackPermanentError } from "./errors.ts";
 import type { SlackSelf } from "./events.ts";
 import { decodeExternalId, encodeExternalId, isSlackId, isSlackTs, slackTsFromMs } from "./ids.ts";
 import type { SlackMessageRef } from "./ids.ts";
 import { SlackInbound } from "./inbound.ts";
+import { SlackUploader } from "./uploads.ts";
 
 export const SLACK_KIND = "slack";
 /** Metadata event types we tag our posts with, so an unknown outcome can be settled by reading history. */
@@ -46,6 +48,7 @@ const capabilities: ReadonlySet<Capability> = new Set([
   Capability.deletes,
   Capability.reactions,
   Capability.notices,
+  Capability.files,
 ]);
 
 type TokenRole = "bot" | "admin";
@@ -70,6 +73,7 @@ export class SlackConnector implements Connector {
   /** Why the last health check could not tell, until a call succeeds. */
   #unsettled: string | null = null;
   readonly #self: SlackSelf = { userId: null, botId: null };
+  readonly #uploader: SlackUploader;
 
   constructor(config: SlackConfig, deps: ConnectorDeps) {
     this.#config = config;
@@ -90,6 +94,15 @@ export class SlackConnector implements Connector {
       users: config.users,
       now: deps.now,
       self: () => ({ ...this.#self }),
+    });
+    this.#uploader = new SlackUploader({
+      call: (method, args, signal, encoding) => this.#call("bot", method, args, signal, encoding),
+      findMessage: (channel, threadTs, sinceMs, pick, signal) =>
+        this.#findMessage(channel, threadTs, sinceMs, pick, signal),
+      self: (signal) => this.#knownSelf(signal),
+      api: this.#api,
+      botToken: config.botToken,
+      now: deps.now,
     });
   }
 
@@ -184,6 +197,10 @@ export class SlackConnector implements Connector {
     return { externalId: this.#postedId(answer, channel) };
   }
 
+  async uploadFile(request: UploadRequest, signal?: AbortSignal): Promise<SendResult> {
+    return this.#uploader.upload(request, threadTsFor(request.threadOf, request.channel), signal);
+  }
+
   health(): ConnectorHealth {
     if (this.#rejected.size > 0) {
       const refusals = [...this.#rejected].map(([role, error]) => `the ${role} token (${error})`);
@@ -219,11 +236,12 @@ export class SlackConnector implements Connector {
     method: string,
     args: Readonly<Record<string, unknown>>,
     signal: AbortSignal | undefined,
+    encoding?: SlackBodyEncoding,
   ): Promise<SlackAnswer> {
     const token = role === "bot" ? this.#config.botToken : this.#config.adminToken;
     if (token === undefined) throw new ConnectorPermanentError(`no ${role} token configured`, null);
     try {
-      const answer = await callSlack(this.#api, token, method, args, signal);
+      const answer = await callSlack(this.#api, token, method, args, signal, encoding);
       this.#rejected.delete(role);
       this.#unsettled = null;
       return answer;
@@ -239,11 +257,25 @@ export class SlackConnector implements Connector {
    * The ts of a message in `channel` (or in the thread `threadTs`) carrying our metadata `tag`, posted
    * since `sinceMs`; null when there is none.
    */
-  async #findTagged(
+  #findTagged(
     channel: string,
     threadTs: string | null,
     tag: Tag,
     sinceMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<string | null> {
+    return this.#findMessage(channel, threadTs, sinceMs, (message) => isTagged(message, tag), signal);
+  }
+
+  /**
+   * The ts of the first message in `channel` (or in the thread `threadTs`) posted since `sinceMs` that
+   * `pick` accepts; null when there is none.
+   */
+  async #findMessage(
+    channel: string,
+    threadTs: string | null,
+    sinceMs: number,
+    pick: (message: Readonly<Record<string, unknown>>) => boolean,
     signal: AbortSignal | undefined,
   ): Promise<string | null> {
     // Thread replies are not in conversations.history; conversations.replies lists them.
@@ -266,8 +298,9 @@ export class SlackConnector implements Connector {
       );
       const messages = Array.isArray(answer.messages) ? (answer.messages as unknown[]) : [];
       for (const message of messages) {
-        const ts = taggedTs(message, tag);
-        if (ts !== null) return ts;
+        if (typeof message !== "object" || message === null) continue;
+        const { ts } = message as Record<string, unknown>;
+        if (isSlackTs(ts) && pick(message as Record<string, unknown>)) return ts;
       }
       cursor = nextCursor(answer);
       if (cursor === null) return null;
@@ -293,6 +326,15 @@ export class SlackConnector implements Connector {
     return encodeExternalId(isSlackId(answer.channel) ? answer.channel : channel, answer.ts);
   }
 
+  /** Our bot's ids, from auth.test when no answer has told us yet. */
+  async #knownSelf(signal: AbortSignal | undefined): Promise<SlackSelf> {
+    if (this.#self.userId === null && this.#self.botId === null) {
+      const answer = await this.#call("bot", "auth.test", {}, signal);
+      this.#learnSelf(answer.user_id, answer.bot_id);
+    }
+    return { ...this.#self };
+  }
+
   #learnSelf(userId: unknown, botId: unknown): void {
     if (isSlackId(userId)) this.#self.userId = userId;
     if (isSlackId(botId)) this.#self.botId = botId;
@@ -303,13 +345,12 @@ function metadataOf(tag: Tag): { event_type: string; event_payload: Record<strin
   return { event_type: tag.eventType, event_payload: { [tag.field]: tag.value } };
 }
 
-function taggedTs(message: unknown, tag: Tag): string | null {
-  if (typeof message !== "object" || message === null) return null;
-  const { metadata, ts } = message as Record<string, unknown>;
-  if (typeof metadata !== "object" || metadata === null || !isSlackTs(ts)) return null;
+function isTagged(message: Readonly<Record<string, unknown>>, tag: Tag): boolean {
+  const { metadata } = message;
+  if (typeof metadata !== "object" || metadata === null) return false;
   const { event_type: eventType, event_payload: payload } = metadata as Record<string, unknown>;
-  if (eventType !== tag.eventType || typeof payload !== "object" || payload === null) return null;
-  return (payload as Record<string, unknown>)[tag.field] === tag.value ? ts : null;
+  if (eventType !== tag.eventType || typeof payload !== "object" || payload === null) return false;
+  return (payload as Record<string, unknown>)[tag.field] === tag.value;
 }
 
 function nextCursor(answer: SlackAnswer): string | null {

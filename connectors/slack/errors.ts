@@ -15,7 +15,10 @@ export const SlackErrorClass = {
 } as const;
 export type SlackErrorClass = (typeof SlackErrorClass)[keyof typeof SlackErrorClass];
 
-/** The `error` strings we know to be other than permanent; everything else is the request's fault. */
+/**
+ * The `error` strings we know. Anything not listed is the request's fault (permanent); permanent
+ * ones are listed only where a method's page names them, to show they were weighed.
+ */
 const SLACK_ERROR_CLASSES: Readonly<Record<string, SlackErrorClass>> = {
   internal_error: SlackErrorClass.transient,
   fatal_error: SlackErrorClass.transient,
@@ -33,6 +36,15 @@ const SLACK_ERROR_CLASSES: Readonly<Record<string, SlackErrorClass>> = {
   no_permission: SlackErrorClass.credentials,
   ekm_access_denied: SlackErrorClass.credentials,
   not_allowed_token_type: SlackErrorClass.credentials,
+  // https://docs.slack.dev/reference/methods/files.getUploadURLExternal and
+  // .../files.completeUploadExternal: the file, the channel or the workspace's settings refuse it.
+  invalid_arguments: SlackErrorClass.permanent,
+  file_not_found: SlackErrorClass.permanent,
+  file_upload_size_restricted: SlackErrorClass.permanent,
+  file_uploads_disabled: SlackErrorClass.permanent,
+  alt_txt_too_large: SlackErrorClass.permanent,
+  channel_not_found: SlackErrorClass.permanent,
+  not_in_channel: SlackErrorClass.permanent,
 };
 
 export function classifySlackError(error: string): SlackErrorClass {

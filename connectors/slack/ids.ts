@@ -1,5 +1,6 @@
 // External ids of Slack messages: `${channel}:${ts}`. A ts is unique only within its channel
-// (https://docs.slack.dev/reference/events/message), so the channel travels with it.
+// (https://docs.slack.dev/reference/events/message), so the channel travels with it. An uploaded
+// file whose sharing message Slack did not name yet is `file:${fileId}` instead.
 
 /** A Slack message timestamp: seconds, a dot, microseconds ("1355517523.000005"). */
 export const SLACK_TS = /^\d{1,12}\.\d{1,9}$/;
@@ -14,6 +15,14 @@ export interface SlackMessageRef {
 /** The external id of message `ts` in `channel`. */
 export function encodeExternalId(channel: string, ts: string): string {
   return `${channel}:${ts}`;
+}
+
+/**
+ * The external id of an uploaded file when the message that shares it is unknown (Slack shares
+ * asynchronously). It decodes as no message: edits, replies and reactions to it fail permanently.
+ */
+export function encodeFileExternalId(fileId: string): string {
+  return `file:${fileId}`;
 }
 
 /** The channel and ts an external id names, or null when it is not one of ours. */

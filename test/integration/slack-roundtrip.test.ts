@@ -157,7 +157,9 @@ describe("Slack connector end to end", () => {
     const { conversationId, channel } = await setup.boundConversation("unbound-retract");
     await api.post(conversationId, { text: "relayed while bound" });
     await waitUntil(async () => slack.messages(channel).length === 1, 10_000, "the relayed message");
-    const unbound = await api.request("PUT", `/v1/conversations/${conversationId}/bindings`, { bindings: [] });
+    const unbound = await api.request("PUT", `/v1/conversations/${conversationId}/bindings`, {
+      bindings: [],
+    });
     assert.equal(unbound.status, 200);
     await api.post(conversationId, { text: "card 4111 1111 1111 1111" });
     await waitUntil(async () => slack.deleted(channel).length === 1, 10_000, "the retraction");
