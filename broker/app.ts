@@ -110,7 +110,6 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     const http = buildHttpServer({
       pool,
       connectors,
-      connectorKinds: connectors.map((c) => c.kind),
       ingress: { pool, js: nats.js, topo, maxTextBytes: config.limits.maxTextBytes },
       maxPageSize: config.limits.maxPageSize,
       policies,

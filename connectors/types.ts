@@ -164,6 +164,13 @@ export interface Connector {
    */
   readonly sendsUnbound?: boolean;
   send(request: SendRequest, signal?: AbortSignal): Promise<SendResult>;
+  /**
+   * Looks for the message an earlier, unanswered send may have posted, without posting; null when
+   * it is not there. Present when the cloud offers a way to look.
+   */
+  find?(request: SendRequest, signal?: AbortSignal): Promise<SendResult | null>;
+  /** Why `channel` cannot be a binding of this connector (e.g. a name where an id is needed), or null. */
+  channelProblem?(channel: string): string | null;
   /** Present when `capabilities` has `edits`. */
   edit?(request: EditRequest, signal?: AbortSignal): Promise<void>;
   /** Present when `capabilities` has `deletes`. A message already gone counts as deleted. */

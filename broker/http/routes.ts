@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { uuidv7 } from "uuidv7";
 import type { Policy } from "../../policies/index.ts";
+import type { Connector } from "../../connectors/index.ts";
 import type { Binding, Conversation } from "../../policies/model.ts";
 import { ChannelAlreadyBoundError, replaceBindings } from "../db/bindings.ts";
 import { inTransaction } from "../db/pool.ts";
@@ -26,8 +27,8 @@ import { parseBody, parseParams } from "./validate.ts";
 
 export interface ApiDeps {
   pool: pg.Pool;
-  /** Kinds of the configured connectors: what a binding may name. */
-  connectorKinds: readonly string[];
+  /** The configured connectors: what a binding may name, and how they check a channel. */
+  connectors: readonly Connector[];
   /** The active policy: a conversation its attributes make sensitive turns sensitive at once. */
   policy: () => Policy;
   ingress: IngressDeps;
@@ -125,12 +126,18 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
     const { id } = parseParams(ConversationParams, request.params);
     const body = parseBody(PutBindingsBody, request.body);
     requireMember(await selectConversation(deps.pool, id), principal);
-    for (const binding of body.bindings) {
-      if (!deps.connectorKinds.includes(binding.connector)) {
+    for (const [index, binding] of body.bindings.entries()) {
+      const connector = deps.connectors.find((c) => c.kind === binding.connector);
+      if (!connector) {
+        const configured = deps.connectors.map((c) => c.kind).join(", ") || "none";
         throw new ProblemError(
           ProblemType.unknownConnector,
-          `no connector '${binding.connector}' is configured (configured: ${deps.connectorKinds.join(", ") || "none"})`,
+          `no connector '${binding.connector}' is configured (configured: ${configured})`,
         );
+      }
+      const problem = connector.channelProblem?.(binding.channel) ?? null;
+      if (problem !== null) {
+        throw new ProblemError(ProblemType.invalidBody, `bindings.${index}.channel: ${problem}`);
       }
     }
     const bindings = uniqueBindings(body.bindings);

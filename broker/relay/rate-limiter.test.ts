@@ -16,7 +16,10 @@ test("a burst up to the bucket size goes at once; the rest queues one per interv
   const limiter = createRateLimiter(time.now);
   const waits = Array.from({ length: 6 }, () => limiter.reserve("slack", slackLike, "C1"));
   // Each waiting call waits the margin too, and the bucket counts it: the margins add up.
-  assert.deepEqual(waits, [0, 0, 0, 1, 2, 3].map((n) => n * (1000 + jitterMarginMs)));
+  assert.deepEqual(
+    waits,
+    [0, 0, 0, 1, 2, 3].map((n) => n * (1000 + jitterMarginMs)),
+  );
 });
 
 test("channels have their own buckets; the overall bucket spans them", () => {

@@ -8,7 +8,8 @@ import type { Connector } from "../../connectors/index.ts";
 import { redact, redactionIsComplete } from "../../policies/index.ts";
 import type { Message } from "../../policies/model.ts";
 import { insertExternalId } from "../db/external-ids.ts";
-import { selectRelayState } from "../db/relay-state.ts";
+import { selectRelayState, type RelayState } from "../db/relay-state.ts";
+import { redriveHeader } from "../dlq/index.ts";
 import { decode, encode, RelayEntry, type DeadLetter, type RoutedEnvelope } from "../nats/envelope.ts";
 import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
 import { partitionOf } from "../nats/topology.ts";
@@ -77,6 +78,10 @@ async function relayRouted(
       { messageId: message.id, conversationId: message.conversationId },
       "relay withheld: sensitive now",
     );
+    // An earlier try may have landed without an answer: find it, so a retraction can reach it.
+    if (state !== null && (await recordLandedSends(relay, envelope, state, msg, stopping)) === "retry") {
+      return "retry";
+    }
     relay.attempts.forget(message.id);
     return "done";
   }
@@ -129,6 +134,55 @@ async function relayRouted(
       kind: message.kind,
     });
     counters.relayed.add(1, { connector: connector.kind });
+  }
+  return "done";
+}
+
+/**
+ * For a message withheld after a try whose outcome is unknown: asks each connector that can
+ * look whether the post landed, and records it in the id mapping if so.
+ */
+async function recordLandedSends(
+  relay: RelayContext,
+  envelope: RoutedEnvelope,
+  state: RelayState,
+  msg: JsMsg,
+  stopping: AbortSignal,
+): Promise<"done" | "retry"> {
+  const { message } = envelope;
+  if (message.kind !== "message") return "done";
+  const redelivered = msg.info.deliveryCount > 1 || msg.headers?.has(redriveHeader) === true;
+  for (const connector of relay.connectors) {
+    const find = connector.find?.bind(connector);
+    const key = `${message.id}:${connector.kind}`;
+    const binding = state.bindings.find((b) => b.connector === connector.kind);
+    if (!find || !binding || state.deliveredTo.includes(connector.kind)) continue;
+    if (!relay.attempts.maybeSent(key, redelivered)) continue;
+    const request = {
+      message: outgoingMessage(envelope),
+      channel: binding.channel,
+      threadOf: state.threadOf[connector.kind] ?? null,
+      maybeSent: true,
+    };
+    const outcome = await attempt(relay, connector, { key, channel: binding.channel, msg, stopping }, () =>
+      find(request),
+    );
+    if (outcome.kind === "retry") return "retry";
+    if (outcome.kind === "failed") {
+      relay.log.error(
+        { connector: connector.kind, messageId: message.id, reason: outcome.reason },
+        "landed send not checked",
+      );
+      continue;
+    }
+    if (outcome.value === null) continue;
+    await insertExternalId(relay.pool, {
+      messageId: message.id,
+      conversationId: message.conversationId,
+      connector: connector.kind,
+      externalId: outcome.value.externalId,
+      kind: message.kind,
+    });
   }
   return "done";
 }

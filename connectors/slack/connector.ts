@@ -60,6 +60,10 @@ interface Tag {
   value: string;
 }
 
+function messageTag(messageId: string): Tag {
+  return { eventType: MESSAGE_EVENT_TYPE, field: "message_id", value: messageId };
+}
+
 export class SlackConnector implements Connector {
   readonly kind = SLACK_KIND;
   readonly capabilities = capabilities;
@@ -109,13 +113,11 @@ export class SlackConnector implements Connector {
   async send(request: SendRequest, signal?: AbortSignal): Promise<SendResult> {
     const { channel, message } = request;
     const threadTs = threadTsFor(request.threadOf, channel);
-    const tag: Tag = { eventType: MESSAGE_EVENT_TYPE, field: "message_id", value: message.id };
     if (request.maybeSent) {
-      const acceptedMs = Date.parse(message.acceptedAt);
-      const sinceMs = Number.isFinite(acceptedMs) ? acceptedMs : this.#deps.now() - NOTICE_LOOKBACK_MS;
-      const ts = await this.#findTagged(channel, threadTs, tag, sinceMs - LOOKBACK_MARGIN_MS, signal);
-      if (ts !== null) return { externalId: encodeExternalId(channel, ts) };
+      const found = await this.find(request, signal);
+      if (found !== null) return found;
     }
+    const tag = messageTag(message.id);
     const answer = await this.#call(
       "bot",
       "chat.postMessage",
@@ -129,6 +131,24 @@ export class SlackConnector implements Connector {
       signal,
     );
     return { externalId: this.#postedId(answer, channel) };
+  }
+
+  /** Looks for the post an earlier, unanswered send of this message may have made. */
+  async find(request: SendRequest, signal?: AbortSignal): Promise<SendResult | null> {
+    const { channel, message } = request;
+    const threadTs = threadTsFor(request.threadOf, channel);
+    const acceptedMs = Date.parse(message.acceptedAt);
+    const sinceMs = Number.isFinite(acceptedMs) ? acceptedMs : this.#deps.now() - NOTICE_LOOKBACK_MS;
+    const tag = messageTag(message.id);
+    const ts = await this.#findTagged(channel, threadTs, tag, sinceMs - LOOKBACK_MARGIN_MS, signal);
+    return ts === null ? null : { externalId: encodeExternalId(channel, ts) };
+  }
+
+  /** Bindings name channels by id (C…, G…, D…): a name would never match an event or a lookup. */
+  channelProblem(channel: string): string | null {
+    return /^[CGD][A-Z0-9]{2,}$/.test(channel)
+      ? null
+      : `'${channel}' is not a Slack channel id (like C0123ABCD); bind by id, not by name`;
   }
 
   async edit(request: EditRequest, signal?: AbortSignal): Promise<void> {

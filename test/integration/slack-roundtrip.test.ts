@@ -51,6 +51,26 @@ describe("Slack connector end to end", () => {
     return response.body.messages;
   }
 
+  test("bindings: channel ids only, configured connectors only, one conversation per channel", async () => {
+    const { api } = setup;
+    const { channel } = await setup.boundConversation("taken");
+    const other = await api.createConversation({ title: "other" });
+    const put = (bindings: unknown) =>
+      api.request("PUT", `/v1/conversations/${other}/bindings`, { bindings });
+    const cases: Array<[unknown, number, string]> = [
+      [[{ connector: "slack", channel: "#general" }], 400, "invalid-body"],
+      [[{ connector: "teams", channel: "C0123ABCD" }], 422, "unknown-connector"],
+      [[{ connector: "slack", channel }], 409, "channel-already-bound"],
+    ];
+    for (const [bindings, status, type] of cases) {
+      const response = await put(bindings);
+      assert.equal(response.status, status, JSON.stringify(bindings));
+      assert.equal(response.body.type, `urn:watershed:problem:${type}`);
+    }
+    const conversation = await api.request<{ bindings: unknown[] }>("GET", `/v1/conversations/${other}`);
+    assert.deepEqual(conversation.body.bindings, [], "nothing changed");
+  });
+
   test("on-prem messages, replies, edits, reactions and deletes reach Slack", async () => {
     const { slack, api } = setup;
     const { conversationId, channel } = await setup.boundConversation("outbound");
@@ -150,6 +170,37 @@ describe("Slack connector end to end", () => {
     const [message, fix] = await history(conversationId);
     assert.equal(message?.text, "typo hre", "a NUL from Slack is dropped, the rest kept");
     assert.deepEqual([fix?.kind, fix?.targetId, fix?.text], ["edit", message.id, "typo here"]);
+  });
+
+  test("a post that landed unanswered before the conversation turned is found and retracted", async () => {
+    const { slack, api } = setup;
+    const { conversationId, channel } = await setup.boundConversation("landed-then-turned");
+    slack.setOutage("commit-then-timeout");
+    try {
+      await api.post(conversationId, { text: "landed, but Slack never answered" });
+      await waitUntil(async () => slack.messages(channel).length === 1, 10_000, "the post in Slack");
+      await api.post(conversationId, { text: "card 4111 1111 1111 1111" });
+      await waitUntil(
+        async () =>
+          (
+            await api.request<{ sensitivity: { sensitive: boolean } }>(
+              "GET",
+              `/v1/conversations/${conversationId}`,
+            )
+          ).body.sensitivity.sensitive,
+        10_000,
+        "the conversation to turn sensitive",
+      );
+    } finally {
+      slack.setOutage(null);
+    }
+    await waitUntil(
+      async () => slack.messages(channel).some((m) => /continues on the secure on-prem channel/.test(m.text)),
+      15_000,
+      "the notice",
+    );
+    assert.equal(slack.deleted(channel).length, 1, "the landed post was retracted");
+    assert.equal(slack.messages(channel).length, 1, "only the notice is left");
   });
 
   test("a retraction reaches what was relayed even after the channel was unbound", async () => {
