@@ -5,6 +5,8 @@ import { createVerifier } from "./auth/index.ts";
 import type { Config } from "./config/index.ts";
 import { migrate } from "./db/migrate.ts";
 import { openPool } from "./db/pool.ts";
+import type { FileIntakeDeps } from "./files/intake.ts";
+import { openObjectStore } from "./files/store/index.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { connectNats } from "./nats/connection.ts";
 import type { ConsumerLoops } from "./nats/ordered-consumer.ts";
@@ -56,6 +58,24 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     });
     cleanups.push(() => policies.close());
 
+    const store = await openObjectStore(config.files, {
+      js: nats.js,
+      prefix: config.nats.prefix,
+      replicas: config.nats.replicas,
+    });
+    cleanups.push(() => store.close());
+    const files: FileIntakeDeps = {
+      pool,
+      store,
+      maxBytes: config.files.maxBytes,
+      budget: {
+        maxBytes: config.files.inspectMaxBytes,
+        maxTextChars: config.files.inspectMaxTextChars,
+        timeoutMs: config.files.inspectTimeoutMs,
+      },
+      policy: policies.active,
+    };
+
     const connectors = createConnectors(config);
     cleanups.push(async () => {
       await Promise.all(connectors.map((c) => c.close()));
@@ -88,6 +108,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
           maxAttempts: config.relay.maxAttempts,
           backoff: { baseMs: config.relay.backoffBaseMs, maxMs: config.relay.backoffMaxMs },
           ackWaitMs: config.nats.ackWaitMs,
+          store,
           sensitiveNotice: config.relay.sensitiveNotice,
           log: log.child({ worker: "relay" }),
         }),
@@ -110,6 +131,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     const http = buildHttpServer({
       pool,
       connectors,
+      files,
       ingress: { pool, js: nats.js, topo, maxTextBytes: config.limits.maxTextBytes },
       maxPageSize: config.limits.maxPageSize,
       policies,

@@ -12,6 +12,7 @@ export type {
   EditRequest,
   InboundEndpoint,
   InboundEvent,
+  InboundFile,
   InboundRequest,
   InboundResult,
   NoticeRequest,

@@ -59,6 +59,8 @@ export interface SendRequest extends OutboundTarget {
 export interface SendResult {
   /** The cloud's id for the delivered message, kept in the id mapping. */
   externalId: string;
+  /** For an upload: the cloud's id of the file itself (what `deleteFile` takes), when known. */
+  cloudFileId?: string;
 }
 
 /** An edit of a message that is in the cloud under `target`. */
@@ -131,6 +133,19 @@ export interface InboundEvent {
   threadOf: string | null;
   /** The cloud id of the message an edit, delete or reaction applies to. */
   target: string | null;
+  /** Files shared with the message (kind `message`); empty when none. */
+  files: InboundFile[];
+}
+
+/** A file shared in the cloud, as an inbound event names it; `downloadFile` fetches its bytes. */
+export interface InboundFile {
+  /** The cloud's file id. */
+  id: string;
+  name: string;
+  /** Size in bytes as the cloud reports it; the download is checked against it. */
+  size: number;
+  /** Where `downloadFile` reads it from (e.g. Slack's url_private_download). */
+  url: string;
 }
 
 /** A cloud's HTTP delivery as the broker received it, body untouched (signatures cover the bytes). */
@@ -181,6 +196,10 @@ export interface Connector {
   notice?(request: NoticeRequest, signal?: AbortSignal): Promise<SendResult>;
   /** Present when `capabilities` has `files`; returns the cloud id of the shared file's message. */
   uploadFile?(request: UploadRequest, signal?: AbortSignal): Promise<SendResult>;
+  /** Streams a file shared in the cloud (an inbound event's file); present with `inbound` and `files`. */
+  downloadFile?(file: InboundFile, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  /** Deletes a cloud file (a retraction of a file shared there); a file already gone counts as deleted. */
+  deleteFile?(fileId: string, signal?: AbortSignal): Promise<void>;
   /** Present when the cloud sends events to the broker. */
   readonly inbound?: InboundEndpoint;
   /** The last known state, without a network call. */

@@ -62,7 +62,7 @@ describe("default policy", () => {
 
   test("loads from policies/default.yaml with its version", () => {
     assert.match(defaultPolicyPath, /policies[/\\]default\.yaml$/);
-    assert.equal(policy.version, "default-2026-11-30.2");
+    assert.equal(policy.version, "default-2026-11-30.3");
   });
 
   for (const label of SENSITIVE_LABELS) {

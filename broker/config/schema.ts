@@ -129,6 +129,47 @@ export const ConfigSchema = z
         slack: slackConnector.configSchema.optional(),
       })
       .prefault({}),
+    files: z
+      .strictObject({
+        store: z
+          .enum(["nats", "s3"])
+          .default("nats")
+          .describe("Where file bytes are kept: the NATS JetStream object store, or an S3-compatible store."),
+        maxBytes: positiveInt
+          .default(1024 * 1024 * 1024)
+          .describe("Largest file accepted, in bytes; a larger upload is refused (413) and nothing is kept."),
+        inspectMaxBytes: positiveInt
+          .default(50 * 1024 * 1024)
+          .describe(
+            "Files larger than this are not read for text: the policy's rule for uninspectable files decides.",
+          ),
+        inspectMaxTextChars: positiveInt
+          .default(5_000_000)
+          .describe(
+            "Extracted text longer than this makes a file uninspectable (it could not be scanned whole).",
+          ),
+        inspectTimeoutMs: positiveInt
+          .default(10_000)
+          .describe("Text extraction taking longer than this makes a file uninspectable, in milliseconds."),
+        s3: z
+          .strictObject({
+            endpoint: httpUrl.describe("S3 endpoint, e.g. http://minio.internal:9000."),
+            region: z
+              .string()
+              .min(1)
+              .default("us-east-1")
+              .describe("S3 region (any value for MinIO or Ceph)."),
+            bucket: z.string().min(3).max(63).describe("Bucket for file bytes; created when missing."),
+            accessKeyId: z.string().min(1).describe("S3 access key id."),
+            secretAccessKey: z.string().min(1).describe("S3 secret access key."),
+            forcePathStyle: z
+              .boolean()
+              .default(true)
+              .describe("Path-style URLs (bucket in the path), as MinIO and Ceph expect."),
+          })
+          .optional(),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z
@@ -139,6 +180,13 @@ export const ConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (config.files.store === "s3" && config.files.s3 === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["files", "s3"],
+        message: "files.store is s3: set files.s3.endpoint, bucket, accessKeyId and secretAccessKey",
+      });
+    }
     for (const [kind, settings] of Object.entries(config.connectors)) {
       if (settings && settings.timeoutMs >= config.nats.ackWaitMs) {
         ctx.addIssue({

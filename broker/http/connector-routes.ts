@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Connector } from "../../connectors/index.ts";
 import { acceptInboundEvent, type InboundOutcome } from "../ingress/inbound.ts";
+import type { FileIntakeDeps } from "../files/intake.ts";
 import type { IngressDeps } from "../ingress/accept.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { securityAdminRole } from "./policy-routes.ts";
@@ -11,6 +12,8 @@ import { ProblemError, ProblemType } from "./problems.ts";
 export interface ConnectorApiDeps {
   connectors: readonly Connector[];
   ingress: IngressDeps;
+  /** Where files shared in a cloud are brought in. */
+  files: FileIntakeDeps;
   log: Logger;
 }
 
@@ -69,7 +72,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: ConnectorApi
       const outcomes: InboundOutcome[] = [];
       for (const event of result.events) {
         const outcome = await acceptInboundEvent(
-          { ...deps.ingress, log: deps.log },
+          { ...deps.ingress, log: deps.log, files: deps.files },
           connector,
           (user) => inbound.identityOf(user),
           event,

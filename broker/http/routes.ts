@@ -163,6 +163,7 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ApiDeps):
       clientMsgId: body.clientMsgId ?? null,
       replyTo: body.replyTo ?? null,
       targetId: body.targetId ?? null,
+      attachments: body.attachments ?? [],
     });
     return reply.code(202).header("location", `/v1/messages/${accepted.id}`).send(accepted);
   });

@@ -39,6 +39,8 @@ export const PostMessageBody = z
     kind: MessageKindSchema.default("message"),
     /** The message an edit, delete or reaction applies to. */
     targetId: MessageId.optional(),
+    /** Files uploaded to this conversation (POST …/files), shared with a message. */
+    attachments: z.array(z.uuid()).max(32).optional(),
   })
   .superRefine((body, ctx) => {
     const needsTarget = body.kind !== "message";
@@ -52,7 +54,11 @@ export const PostMessageBody = z
         message: "only allowed for edit, delete and reaction",
       });
     }
-    if ((body.kind === "message" || body.kind === "edit") && body.text.length === 0) {
+    const files = body.attachments?.length ?? 0;
+    if (files > 0 && body.kind !== "message") {
+      ctx.addIssue({ code: "custom", path: ["attachments"], message: "only a message has attachments" });
+    }
+    if (((body.kind === "message" && files === 0) || body.kind === "edit") && body.text.length === 0) {
       ctx.addIssue({ code: "custom", path: ["text"], message: "must not be empty" });
     }
   });
@@ -63,4 +69,11 @@ export const MessageParams = z.strictObject({ id: z.uuid() });
 export const HistoryQuery = z.strictObject({
   after: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).optional(),
+});
+
+export const FileParams = z.strictObject({ id: z.uuid() });
+
+/** Upload parameters: the file's name travels in the query, the bytes are the body. */
+export const UploadQuery = z.strictObject({
+  name: StoredText.check(z.minLength(1), z.maxLength(255)).optional(),
 });

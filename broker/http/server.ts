@@ -13,6 +13,7 @@ import { registerDlqRoutes } from "./dlq-routes.ts";
 import { ProblemError, ProblemType } from "./problems.ts";
 import { registerPolicyRoutes, type PolicyApiDeps } from "./policy-routes.ts";
 import { isSignedDelivery, registerConnectorRoutes, type ConnectorApiDeps } from "./connector-routes.ts";
+import { registerFileRoutes, type FileApiDeps } from "./file-routes.ts";
 import { registerConversationRoutes, type ApiDeps } from "./routes.ts";
 
 declare module "fastify" {
@@ -21,7 +22,8 @@ declare module "fastify" {
   }
 }
 
-export interface HttpDeps extends ApiDeps, PolicyApiDeps, Omit<ConnectorApiDeps, "log"> {
+export interface HttpDeps
+  extends ApiDeps, PolicyApiDeps, Omit<ConnectorApiDeps, "log">, Omit<FileApiDeps, "log"> {
   verify: TokenVerifier;
   bodyLimitBytes: number;
   log: Logger;
@@ -80,6 +82,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   registerConversationRoutes(app, deps);
   registerPolicyRoutes(app, deps);
   registerConnectorRoutes(app, deps);
+  registerFileRoutes(app, deps);
   registerDlqRoutes(app, { js: deps.ingress.js, topo: deps.ingress.topo });
   return app;
 }

@@ -9,6 +9,7 @@ import { Message, type MessageKind } from "../../policies/model.ts";
 import type { Principal } from "../auth/index.ts";
 import { claimClientMessageId } from "../db/client-ids.ts";
 import { selectMembership } from "../db/conversations.ts";
+import { selectFileConversations } from "../db/files.ts";
 import { selectMessageOwners } from "../db/messages.ts";
 import { ProblemError, ProblemType } from "../http/problems.ts";
 import { encode, type IngressEnvelope } from "../nats/envelope.ts";
@@ -28,14 +29,17 @@ export interface MessageRequest {
   clientMsgId: string | null;
   replyTo: string | null;
   targetId: string | null;
+  /** Ids of files of this conversation shared with the message. */
+  attachments: readonly string[];
 }
 
 /** What makes two requests "the same message" for idempotency; never stored in clear. */
 function requestHash(request: MessageRequest): string {
-  const { text, kind, replyTo, targetId } = request;
-  return createHash("sha256")
-    .update(JSON.stringify([text, kind, replyTo, targetId]))
-    .digest("hex");
+  const { text, kind, replyTo, targetId, attachments } = request;
+  // Attachments join the hash only when there are some, so hashes recorded before they existed still match.
+  const parts =
+    attachments.length === 0 ? [text, kind, replyTo, targetId] : [text, kind, replyTo, targetId, attachments];
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
 /**
@@ -69,6 +73,24 @@ async function checkTargets(
   }
 }
 
+/** Every attachment is a stored file of this conversation: a file id from another one is refused. */
+async function checkAttachments(
+  pool: pg.Pool,
+  conversationId: string,
+  ids: readonly string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await selectFileConversations(pool, ids);
+  for (const id of ids) {
+    if (found.get(id) !== conversationId) {
+      throw new ProblemError(
+        ProblemType.invalidAttachment,
+        `attachment ${id} is not a file of this conversation`,
+      );
+    }
+  }
+}
+
 export interface AcceptOptions {
   /**
    * Set for a message that arrives through a connector: the channel binding, not membership,
@@ -97,6 +119,7 @@ export async function acceptMessage(
   if (membership === "not-member" && !options.inbound) throw new ProblemError(ProblemType.notMember);
   // An inbound event's targets come from the id mapping, already limited to this conversation.
   if (!options.inbound) await checkTargets(deps.pool, sender.id, conversationId, request);
+  await checkAttachments(deps.pool, conversationId, request.attachments);
 
   let id = uuidv7();
   if (request.clientMsgId !== null) {
@@ -123,7 +146,7 @@ export async function acceptMessage(
     text: request.text,
     replyTo: request.replyTo,
     targetId: request.targetId,
-    attachments: [],
+    attachments: [...request.attachments],
     clientMsgId: request.clientMsgId,
     acceptedAt: new Date().toISOString(),
   };

@@ -1,13 +1,59 @@
 // Events from a cloud IM: each verified event becomes a canonical message in the bound
 // conversation and goes through the same INGRESS, router and policy as one posted on-prem.
-import type { Connector, InboundEvent } from "../../connectors/index.ts";
+import { Readable } from "node:stream";
+import type { Connector, InboundEvent, InboundFile } from "../../connectors/index.ts";
 import type { MessageKind } from "../../policies/model.ts";
 import { selectBoundConversation } from "../db/bindings.ts";
+import { selectConversation } from "../db/conversations.ts";
+import { insertFileExternalId } from "../db/files.ts";
+import { takeInFile, type FileIntakeDeps } from "../files/intake.ts";
 import { isClaimedBy } from "../db/client-ids.ts";
 import { insertExternalId, isRetracted, selectMessageIdByExternalId } from "../db/external-ids.ts";
 import { ProblemError, ProblemType } from "../http/problems.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { acceptMessage, type IngressDeps } from "./accept.ts";
+
+export interface InboundDeps extends IngressDeps {
+  log: Logger;
+  /** Where files shared in the cloud are brought in. */
+  files: FileIntakeDeps;
+}
+
+/**
+ * Downloads each shared file into the on-prem store (inspected like an upload). The cloud's
+ * retries of the event bring the same bytes, which the conversation keeps once.
+ */
+async function bringInFiles(
+  deps: InboundDeps,
+  connector: Connector,
+  at: { conversationId: string; senderId: string },
+  shared: readonly InboundFile[],
+): Promise<Array<{ fileId: string; cloudFileId: string }>> {
+  if (shared.length === 0) return [];
+  const download = connector.downloadFile?.bind(connector);
+  const conversation = await selectConversation(deps.pool, at.conversationId);
+  if (!download || !conversation) {
+    deps.log.warn(
+      { connector: connector.kind, files: shared.length },
+      "shared files not brought in: no download",
+    );
+    return [];
+  }
+  const brought: Array<{ fileId: string; cloudFileId: string }> = [];
+  for (const file of shared) {
+    const { file: stored } = await takeInFile(deps.files, {
+      conversation,
+      uploadedBy: at.senderId,
+      name: file.name,
+      declaredType: null,
+      declaredSize: file.size,
+      body: Readable.from(download(file)),
+      enforceBlock: false,
+    });
+    brought.push({ fileId: stored.id, cloudFileId: file.id });
+  }
+  return brought;
+}
 
 export type InboundOutcome = { kind: "accepted"; messageId: string } | { kind: "ignored"; why: string };
 
@@ -16,7 +62,7 @@ export type InboundOutcome = { kind: "accepted"; messageId: string } | { kind: "
  * gets the same message id, and JetStream's duplicate window drops the second publish.
  */
 export async function acceptInboundEvent(
-  deps: IngressDeps & { log: Logger },
+  deps: InboundDeps,
   connector: Connector,
   identityOf: (user: string) => string | null,
   event: InboundEvent,
@@ -53,6 +99,7 @@ export async function acceptInboundEvent(
   }
   const mappedId = event.kind === "message" ? event.externalId : event.target;
   const senderId = identityOf(event.user) ?? `${connector.kind}:${event.user}`;
+  const files = await bringInFiles(deps, connector, { conversationId, senderId }, event.files);
   const accepted = await acceptMessage(
     deps,
     { id: senderId, roles: [], groups: [], department: null },
@@ -64,11 +111,22 @@ export async function acceptInboundEvent(
       clientMsgId,
       replyTo,
       targetId,
+      attachments: files.map((f) => f.fileId),
     },
     {
       inbound: {
         // The mapping comes first: it tells the relay this cloud has the message already.
         beforePublish: async (message) => {
+          for (const file of files) {
+            await insertFileExternalId(deps.pool, {
+              fileId: file.fileId,
+              messageId: message.id,
+              connector: connector.kind,
+              externalId: file.cloudFileId,
+              conversationId,
+              origin: "inbound",
+            });
+          }
           if (mappedId === null) return;
           await insertExternalId(deps.pool, {
             messageId: message.id,

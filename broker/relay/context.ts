@@ -2,6 +2,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type pg from "pg";
 import type { Connector } from "../../connectors/index.ts";
+import type { ObjectStore } from "../files/types.ts";
 import type { Topology } from "../nats/topology.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { Attempts } from "./attempts.ts";
@@ -17,6 +18,8 @@ export interface RelayDeps {
   backoff: BackoffSettings;
   /** The consumers' ack wait: a handler waiting for a rate limit keeps its message alive within it. */
   ackWaitMs: number;
+  /** Where attached files are read from for upload. */
+  store: ObjectStore;
   /** The notice a cloud channel gets when its conversation turns sensitive. */
   sensitiveNotice: string;
   log: Logger;

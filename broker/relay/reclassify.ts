@@ -10,6 +10,7 @@ import {
   selectNotice,
   selectRetractable,
 } from "../db/external-ids.ts";
+import { markFileRetracted, selectRetractableFiles } from "../db/files.ts";
 import { selectBindings } from "../db/relay-state.ts";
 import type { ReclassifiedEnvelope } from "../nats/envelope.ts";
 import { attempt } from "./attempt.ts";
@@ -88,11 +89,56 @@ async function retract(
     await markRetracted(relay.pool, item.messageId, connector.kind);
     retracted += 1;
   }
+  const files = await retractFiles(relay, reclassified, at);
+  if (files === "retry") return "retry";
   relay.log.info(
-    { conversationId: reclassified.conversationId, retracted, failed: items.length - retracted },
+    { conversationId: reclassified.conversationId, retracted, failed: items.length - retracted, files },
     "conversation retracted from the cloud",
   );
   return "done";
+}
+
+/** Deletes the conversation's files from the clouds: deleting a message that shares one leaves the file. */
+async function retractFiles(
+  relay: RelayContext,
+  reclassified: Reclassified,
+  at: { channelOf: (kind: string) => string; msg: JsMsg; stopping: AbortSignal },
+): Promise<number | "retry"> {
+  let deleted = 0;
+  for (const item of await selectRetractableFiles(relay.pool, reclassified.conversationId)) {
+    const connector = relay.connectors.find((c) => c.kind === item.connector);
+    const deleteFile = connector?.deleteFile?.bind(connector);
+    if (!connector || !deleteFile) {
+      relay.log.error(
+        { connector: item.connector, fileId: item.fileId },
+        "cannot retract a file: no file deletes",
+      );
+      continue;
+    }
+    await markFileRetracted(relay.pool, item, "started");
+    const outcome = await attempt(
+      relay,
+      connector,
+      {
+        channel: at.channelOf(connector.kind),
+        msg: at.msg,
+        stopping: at.stopping,
+        key: `retract-file:${item.messageId}:${item.fileId}:${connector.kind}`,
+      },
+      () => deleteFile(item.externalId),
+    );
+    if (outcome.kind === "retry") return "retry";
+    if (outcome.kind === "failed") {
+      relay.log.error(
+        { connector: connector.kind, fileId: item.fileId, reason: outcome.reason },
+        "file retraction failed",
+      );
+      continue;
+    }
+    await markFileRetracted(relay.pool, item, "done");
+    deleted += 1;
+  }
+  return deleted;
 }
 
 async function postNotice(

@@ -17,6 +17,7 @@ import { contextFrom, counters, inSpan } from "../telemetry/index.ts";
 import { attempt } from "./attempt.ts";
 import { createAttempts } from "./attempts.ts";
 import type { RelayContext, RelayDeps } from "./context.ts";
+import { relayFiles, relaysFiles } from "./files.ts";
 import { operationFor } from "./operations.ts";
 import { createRateLimiter } from "./rate-limiter.ts";
 import { handleReclassified } from "./reclassify.ts";
@@ -96,6 +97,29 @@ async function relayRouted(
     if (state.deliveredTo.includes(connector.kind)) continue;
     const binding = state.bindings.find((b) => b.connector === connector.kind);
     if (!binding && connector.sendsUnbound !== true) continue;
+    if (relaysFiles(connector, outgoing)) {
+      const threadOf = state.threadOf[connector.kind] ?? null;
+      const uploaded = await relayFiles(relay, connector, outgoing, {
+        channel: binding?.channel ?? "",
+        threadOf,
+        msg,
+        stopping,
+      });
+      if (uploaded.kind === "retry") return "retry";
+      if (uploaded.kind === "failed") {
+        await deadLetter(relay, connector, envelope, { ...uploaded, seq: msg.seq });
+        continue;
+      }
+      await insertExternalId(relay.pool, {
+        messageId: message.id,
+        conversationId: message.conversationId,
+        connector: connector.kind,
+        externalId: uploaded.value,
+        kind: message.kind,
+      });
+      counters.relayed.add(1, { connector: connector.kind });
+      continue;
+    }
     const operation = operationFor(connector, outgoing, {
       channel: binding?.channel ?? "",
       threadOf: state.threadOf[connector.kind] ?? null,

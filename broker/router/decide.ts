@@ -7,12 +7,14 @@ import { uuidv7 } from "uuidv7";
 import type {
   EvaluationInput,
   EvaluationResult,
+  FileInput,
   MessageInput,
   Policy,
   Verdict,
 } from "../../policies/index.ts";
 import type { Conversation, Message, RoutingDecision } from "../../policies/model.ts";
 import { linkBatch, selectChainHeads, type ChainLink } from "../db/decision-chain.ts";
+import { selectFilesForPolicy, type FileRecord } from "../db/files.ts";
 import {
   recordDecisions,
   selectDecision,
@@ -75,7 +77,28 @@ export function evaluationInput(
       bindings: conversation.bindings,
       sensitive,
     },
-    message: { id: message.id, sender: message.sender, text: message.text },
+    message: {
+      id: message.id,
+      sender: message.sender,
+      text: message.text,
+      ...(message.files === undefined ? {} : { files: message.files }),
+    },
+  };
+}
+
+/**
+ * What the policy sees of an attached file: its text only when inspection read it whole. A file
+ * that is missing (never stored) is uninspectable, which the policy keeps on-prem.
+ */
+export function fileInputOf(id: string, file: (FileRecord & { text: string | null }) | undefined): FileInput {
+  if (!file)
+    return { id, name: "(missing file)", mediaType: "application/octet-stream", size: 0, text: null };
+  return {
+    id,
+    name: file.name,
+    mediaType: file.mediaType,
+    size: file.size,
+    text: file.inspectable ? file.text : null,
   };
 }
 
@@ -96,6 +119,7 @@ function decideOne(
   policy: Policy,
   message: Message,
   conversation: Conversation | null,
+  files: readonly FileInput[],
 ): Decided & NewDecision {
   let verdict: Verdict;
   let input: EvaluationInput | null = null;
@@ -103,7 +127,7 @@ function decideOne(
   if (!conversation) {
     verdict = failClosed(policy.version, "fail-closed:unknown-conversation", "Unknown conversation.");
   } else {
-    input = evaluationInput(conversation, message);
+    input = evaluationInput(conversation, files.length === 0 ? message : { ...message, files });
     const outcome = verdictOrFailClosed(policy, input);
     verdict = outcome.verdict;
     // A failed evaluation keeps this message on-prem but does not mark the conversation for good.
@@ -177,12 +201,13 @@ export function createDecider(
   const run = async (batch: Pending[]) => {
     const active = policy();
     const partitionOfMessage = (message: Message) => partitionOf(message.conversationId, partitions);
-    const [contexts, heads] = await Promise.all([
+    const [contexts, heads, attached] = await Promise.all([
       selectDecisionContexts(
         pool,
         batch.map((p) => ({ messageId: p.message.id, conversationId: p.message.conversationId })),
       ),
       selectChainHeads(pool, [...new Set(batch.map((p) => partitionOfMessage(p.message)))]),
+      selectFilesForPolicy(pool, [...new Set(batch.flatMap((p) => p.message.attachments))]),
     ]);
     const fresh: Array<{ pending: Pending; decided: Decided & NewDecision }> = [];
     for (const [index, pending] of batch.entries()) {
@@ -190,7 +215,10 @@ export function createDecider(
       if (context.recorded) {
         const turnedSensitive = context.conversation?.sensitivity.decisionId === context.recorded.id;
         pending.resolve({ decision: context.recorded, input: null, turnedSensitive });
-      } else fresh.push({ pending, decided: decideOne(active, pending.message, context.conversation) });
+      } else {
+        const files = pending.message.attachments.map((id) => fileInputOf(id, attached.get(id)));
+        fresh.push({ pending, decided: decideOne(active, pending.message, context.conversation, files) });
+      }
     }
     if (fresh.length === 0) return;
     // Each decision links onto its partition's chain (invariant 5: decisions are tamper-evident).

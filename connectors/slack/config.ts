@@ -30,14 +30,15 @@ export const SlackConfig = z.strictObject({
     .min(1)
     .describe("Signing secret of the Slack app, to verify Events API deliveries."),
   /**
-   * A workspace admin's user token, used only to retract messages written by Slack users: a bot
-   * may delete only its own posts (https://docs.slack.dev/reference/methods/chat.delete).
+   * A workspace admin's user token, used only to retract messages and files written by Slack
+   * users: a bot may delete only its own (https://docs.slack.dev/reference/methods/chat.delete,
+   * https://docs.slack.dev/reference/methods/files.delete).
    */
   adminToken: z
     .string()
     .regex(/^xox[pe]-[A-Za-z0-9-]+$/, "a user token starting with xoxp- or xoxe-")
     .optional()
-    .describe("Admin user token (xoxp-…), only to retract messages written by Slack users."),
+    .describe("Admin user token (xoxp-…), only to retract messages and files written by Slack users."),
   /**
    * Base URL of the Web API, method names are appended to it.
    * @default "https://slack.com/api/"

@@ -611,6 +611,7 @@ describe("Events API deliveries from the fake Slack", () => {
         externalId: `${channel}:${post.ts}`,
         threadOf: null,
         target: null,
+        files: [],
       },
       {
         eventId: reply.eventId,
@@ -621,6 +622,7 @@ describe("Events API deliveries from the fake Slack", () => {
         externalId: `${channel}:${reply.ts}`,
         threadOf: `${channel}:${post.ts}`,
         target: null,
+        files: [],
       },
       {
         eventId: edit.eventId,
@@ -631,6 +633,7 @@ describe("Events API deliveries from the fake Slack", () => {
         externalId: null,
         threadOf: null,
         target: `${channel}:${post.ts}`,
+        files: [],
       },
       {
         eventId: reaction.eventId,
@@ -641,6 +644,7 @@ describe("Events API deliveries from the fake Slack", () => {
         externalId: null,
         threadOf: null,
         target: `${channel}:${post.ts}`,
+        files: [],
       },
       {
         eventId: removal.eventId,
@@ -651,6 +655,7 @@ describe("Events API deliveries from the fake Slack", () => {
         externalId: null,
         threadOf: null,
         target: `${channel}:${reply.ts}`,
+        files: [],
       },
     ]);
   });

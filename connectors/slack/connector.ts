@@ -1,7 +1,8 @@
 // The Slack connector: relays messages with the Web API and takes Events API deliveries back in.
 // Methods: https://docs.slack.dev/reference/methods/chat.postMessage , .../chat.update ,
 // .../chat.delete , .../reactions.add , .../conversations.history , .../conversations.replies ,
-// .../auth.test (all under https://docs.slack.dev/reference/methods/); file uploads: ./uploads.ts.
+// .../auth.test , .../files.delete (all under https://docs.slack.dev/reference/methods/); file uploads:
+// ./uploads.ts; downloads of files shared in Slack: ./downloads.ts.
 import { ConnectorPermanentError, ConnectorTransientError } from "../errors.ts";
 import { Capability } from "../types.ts";
 import type {
@@ -11,6 +12,7 @@ import type {
   DeleteRequest,
   EditRequest,
   InboundEndpoint,
+  InboundFile,
   NoticeRequest,
   RateLimits,
   ReactRequest,
@@ -18,9 +20,10 @@ import type {
   SendResult,
   UploadRequest,
 } from "../types.ts";
-import { callSlack } from "./api.ts";
-import type { SlackAnswer, SlackApiOptions, SlackBodyEncoding } from "./api.ts";
+import { SlackBodyEncoding, callSlack } from "./api.ts";
+import type { SlackAnswer, SlackApiOptions } from "./api.ts";
 import type { SlackConfig } from "./config.ts";
+import { downloadSlackFile } from "./downloads.ts";
 import { SlackPermanentError } from "./errors.ts";
 import type { SlackSelf } from "./events.ts";
 import { decodeExternalId, encodeExternalId, isSlackId, isSlackTs, slackTsFromMs } from "./ids.ts";
@@ -41,6 +44,9 @@ const NOTICE_LOOKBACK_MS = 24 * 60 * 60 * 1000;
 const HISTORY_PAGE_SIZE = 200;
 /** Pages read before giving up on settling an unknown outcome. */
 const HISTORY_MAX_PAGES = 50;
+
+/** Slack file ids: F, then upper-case letters and digits (https://docs.slack.dev/reference/objects/file-object). */
+const SLACK_FILE_ID = /^F[A-Z0-9]{2,40}$/;
 
 const capabilities: ReadonlySet<Capability> = new Set([
   Capability.threads,
@@ -221,6 +227,49 @@ export class SlackConnector implements Connector {
     return this.#uploader.upload(request, threadTsFor(request.threadOf, request.channel), signal);
   }
 
+  /** Streams a file an inbound event named, with the bot token (scope files:read). */
+  async *downloadFile(file: InboundFile, signal?: AbortSignal): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      yield* downloadSlackFile({ api: this.#api, token: this.#config.botToken }, file, signal);
+    } catch (err) {
+      this.#noteRefusal("bot", err);
+      throw err;
+    }
+    this.#noteAcceptance("bot");
+  }
+
+  /**
+   * Deletes a Slack file (files.delete, scope files:write). A bot may delete only its own files; a
+   * file a Slack user shared needs `adminToken`. A file already gone counts as deleted.
+   */
+  async deleteFile(fileId: string, signal?: AbortSignal): Promise<void> {
+    if (!SLACK_FILE_ID.test(fileId)) throw new ConnectorPermanentError("not a Slack file id", null);
+    // Form-encoded as Slack's SDKs send it; the method takes both (https://docs.slack.dev/reference/methods/files.delete).
+    const remove = (role: TokenRole): Promise<SlackAnswer> =>
+      this.#call(role, "files.delete", { file: fileId }, signal, SlackBodyEncoding.form);
+    const hasAdmin = this.#config.adminToken !== undefined;
+    try {
+      await remove("bot");
+      return;
+    } catch (err) {
+      if (hasSlackError(err, "file_deleted")) return;
+      // "does not exist, or is not visible to the calling user": with an admin token, ask the admin.
+      if (hasSlackError(err, "file_not_found") && !hasAdmin) return;
+      if (!hasSlackError(err, "cant_delete_file") && !hasSlackError(err, "file_not_found")) throw err;
+    }
+    if (!hasAdmin) {
+      throw new ConnectorPermanentError(
+        "deleting a file a Slack user shared needs the Slack connector's adminToken: a bot may delete only its own files",
+        null,
+      );
+    }
+    try {
+      await remove("admin");
+    } catch (err) {
+      if (!hasSlackError(err, "file_not_found") && !hasSlackError(err, "file_deleted")) throw err;
+    }
+  }
+
   health(): ConnectorHealth {
     if (this.#rejected.size > 0) {
       const refusals = [...this.#rejected].map(([role, error]) => `the ${role} token (${error})`);
@@ -262,14 +311,24 @@ export class SlackConnector implements Connector {
     if (token === undefined) throw new ConnectorPermanentError(`no ${role} token configured`, null);
     try {
       const answer = await callSlack(this.#api, token, method, args, signal, encoding);
-      this.#rejected.delete(role);
-      this.#unsettled = null;
+      this.#noteAcceptance(role);
       return answer;
     } catch (err) {
-      if (err instanceof SlackPermanentError && err.rejectsCredentials) {
-        this.#rejected.set(role, err.slackError ?? `HTTP ${err.status ?? "?"}`);
-      }
+      this.#noteRefusal(role, err);
       throw err;
+    }
+  }
+
+  /** Slack took the token of `role`: whatever it refused before works again. */
+  #noteAcceptance(role: TokenRole): void {
+    this.#rejected.delete(role);
+    this.#unsettled = null;
+  }
+
+  /** Keeps a refusal of the token of `role` for health(); other failures say nothing of the token. */
+  #noteRefusal(role: TokenRole, err: unknown): void {
+    if (err instanceof SlackPermanentError && err.rejectsCredentials) {
+      this.#rejected.set(role, err.slackError ?? `HTTP ${err.status ?? "?"}`);
     }
   }
 

@@ -45,6 +45,12 @@ const SLACK_ERROR_CLASSES: Readonly<Record<string, SlackErrorClass>> = {
   alt_txt_too_large: SlackErrorClass.permanent,
   channel_not_found: SlackErrorClass.permanent,
   not_in_channel: SlackErrorClass.permanent,
+  // https://docs.slack.dev/reference/methods/files.delete: not ours to delete (the connector retries
+  // with the admin token), gone already (counted as done), or refused by the workspace.
+  cant_delete_file: SlackErrorClass.permanent,
+  file_deleted: SlackErrorClass.permanent,
+  delete_not_allowed: SlackErrorClass.permanent,
+  file_deleting_disabled: SlackErrorClass.permanent,
 };
 
 export function classifySlackError(error: string): SlackErrorClass {

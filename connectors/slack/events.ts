@@ -5,8 +5,11 @@
 // https://docs.slack.dev/reference/events/message/message_changed ,
 // https://docs.slack.dev/reference/events/message/message_deleted ,
 // https://docs.slack.dev/reference/events/reaction_added .
-// Files shared with a message are ignored for now: only the message's text comes through.
+// Files come with the message that shares them (`file_share`, or any message with `files`); the
+// file_shared event (https://docs.slack.dev/reference/events/file_shared) repeats only the file's id
+// and gives no event of its own.
 import type { InboundEvent, InboundResult } from "../types.ts";
+import { inboundFilesOf } from "./file-objects.ts";
 import { encodeExternalId, isSlackId, isSlackTs } from "./ids.ts";
 
 /** Who we are in the workspace, to leave our own posts out (they would come back as echoes). */
@@ -95,6 +98,9 @@ function eventFrom(event: Json, eventId: string, ours: Ours): InboundEvent | nul
       return messageEventFrom(event, eventId, ours);
     case "reaction_added":
       return reactionFrom(event, eventId, ours);
+    // The message event of the same share carries the file, with its text and thread.
+    case "file_shared":
+      return null;
     default:
       return null;
   }
@@ -120,15 +126,20 @@ function messageEventFrom(event: Json, eventId: string, ours: Ours): InboundEven
 function postedFrom(event: Json, channel: string, eventId: string, ours: Ours): InboundEvent | null {
   const { user, ts, thread_ts: threadTs } = event;
   if (isEcho(event, ours) || !isSlackId(user) || !isSlackTs(ts)) return null;
+  const files = inboundFilesOf(event.files);
+  const body = text(event.text);
+  // Only files we cannot fetch (deleted, over the plan's limit, external) and no text: nothing to keep.
+  if (body === "" && files.length === 0 && Array.isArray(event.files) && event.files.length > 0) return null;
   return {
     eventId,
     channel,
     user,
     kind: "message",
-    text: text(event.text),
+    text: body,
     externalId: encodeExternalId(channel, ts),
     threadOf: isSlackTs(threadTs) && threadTs !== ts ? encodeExternalId(channel, threadTs) : null,
     target: null,
+    files,
   };
 }
 
@@ -149,6 +160,7 @@ function editFrom(event: Json, channel: string, eventId: string, ours: Ours): In
     externalId: null,
     threadOf: null,
     target: encodeExternalId(channel, ts),
+    files: [],
   };
 }
 
@@ -168,6 +180,7 @@ function deleteFrom(event: Json, channel: string, eventId: string, ours: Ours): 
     externalId: null,
     threadOf: null,
     target: encodeExternalId(channel, deletedTs),
+    files: [],
   };
 }
 
@@ -187,5 +200,6 @@ function reactionFrom(event: Json, eventId: string, ours: Ours): InboundEvent | 
     externalId: null,
     threadOf: null,
     target: encodeExternalId(item.channel, item.ts),
+    files: [],
   };
 }

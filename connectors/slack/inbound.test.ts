@@ -60,6 +60,21 @@ function only(result: InboundResult): InboundEvent {
   return list[0] as InboundEvent;
 }
 
+/** A file object as Slack puts it in a message's `files` (https://docs.slack.dev/reference/objects/file-object). */
+function slackFile(id: string, name: string, size: number): Record<string, unknown> {
+  return {
+    id,
+    name,
+    title: name,
+    mimetype: "application/octet-stream",
+    size,
+    mode: "hosted",
+    is_external: false,
+    url_private: `https://files.slack.com/files-pri/T0001-${id}/${name}`,
+    url_private_download: `https://files.slack.com/files-pri/T0001-${id}/download/${name}`,
+  };
+}
+
 /** handle() has a last-resort catch; reaching it means some check threw, which is the bug to find. */
 function assertNoCatchAll(result: InboundResult): void {
   assert.ok(result.kind !== "rejected" || result.reason !== "delivery could not be read", "a check threw");
@@ -180,6 +195,7 @@ describe("SlackInbound.handle", () => {
       externalId: "C0001:1750000000.000100",
       threadOf: null,
       target: null,
+      files: [],
     });
   });
 
@@ -208,7 +224,7 @@ describe("SlackInbound.handle", () => {
     assert.equal(mapped.threadOf, "C1:1.000001");
   });
 
-  test("file_share keeps its text (files are ignored for now)", () => {
+  test("file_share carries its files and its text; a message without files has none", () => {
     const event = {
       type: "message",
       subtype: "file_share",
@@ -216,11 +232,91 @@ describe("SlackInbound.handle", () => {
       user: "U1",
       text: "see attached",
       ts: "3.000003",
-      files: [{ id: "F1", name: "q3.xlsx" }],
+      thread_ts: "1.000001",
+      files: [
+        slackFile("F0001", "q3.xlsx", 2048),
+        { ...slackFile("F0002", "notes.txt", 0), url_private_download: undefined },
+      ],
     };
-    const mapped = only(inbound().handle(signed(envelope(event))));
-    assert.equal(mapped.kind, "message");
-    assert.equal(mapped.text, "see attached");
+    assert.deepEqual(only(inbound().handle(signed(envelope(event)))), {
+      eventId: "Ev0001",
+      channel: "C1",
+      user: "U1",
+      kind: "message",
+      text: "see attached",
+      externalId: "C1:3.000003",
+      threadOf: "C1:1.000001",
+      target: null,
+      files: [
+        {
+          id: "F0001",
+          name: "q3.xlsx",
+          size: 2048,
+          url: "https://files.slack.com/files-pri/T0001-F0001/download/q3.xlsx",
+        },
+        // Without url_private_download, url_private serves the bytes.
+        {
+          id: "F0002",
+          name: "notes.txt",
+          size: 0,
+          url: "https://files.slack.com/files-pri/T0001-F0002/notes.txt",
+        },
+      ],
+    });
+    const plain = { type: "message", channel: "C1", user: "U1", text: "hi", ts: "4.000004" };
+    assert.deepEqual(only(inbound().handle(signed(envelope(plain)))).files, []);
+    // A plain message may carry files too (no subtype): they come with it.
+    const withFiles = { ...plain, files: [slackFile("F0003", "a.png", 10)] };
+    assert.deepEqual(
+      only(inbound().handle(signed(envelope(withFiles)))).files.map((file) => file.id),
+      ["F0003"],
+    );
+  });
+
+  test("files without bytes to fetch are left out; a share left with nothing gives no event", () => {
+    const unreadable = [
+      { ...slackFile("F0004", "gone.txt", 5), mode: "tombstone" },
+      { ...slackFile("F0005", "old.txt", 5), mode: "hidden_by_limit" },
+      { ...slackFile("F0006", "old2.txt", 5), hidden_by_limit: true },
+      { ...slackFile("F0007", "doc", 5), mode: "external", is_external: true },
+      { id: "F0008", mode: "file_access", file_access: "check_file_info", created: 0, user: "" },
+      { ...slackFile("F0009", "x.txt", 5), url_private_download: "javascript:alert(1)", url_private: 7 },
+      { ...slackFile("F0010", "x.txt", -1) },
+      { ...slackFile("F0011", "x.txt", 1.5) },
+      { ...slackFile("not a:id", "x.txt", 1) },
+      "F0012",
+      null,
+    ];
+    const base = { type: "message", subtype: "file_share", channel: "C1", user: "U1", ts: "5.000005" };
+    const kept = { ...slackFile("F0013", "", 3) };
+    const mixed = only(
+      inbound().handle(signed(envelope({ ...base, text: "", files: [...unreadable, kept] }))),
+    );
+    // A file without a name is named by its id.
+    assert.deepEqual(mixed.files, [
+      { id: "F0013", name: "F0013", size: 3, url: "https://files.slack.com/files-pri/T0001-F0013/download/" },
+    ]);
+    const withText = only(
+      inbound().handle(signed(envelope({ ...base, text: "still here", files: unreadable }))),
+    );
+    assert.equal(withText.text, "still here");
+    assert.deepEqual(withText.files, []);
+    assert.deepEqual(
+      events(inbound().handle(signed(envelope({ ...base, text: "", files: unreadable })))),
+      [],
+    );
+  });
+
+  test("file_shared gives no event: the message event of the share carries the file", () => {
+    const event = {
+      type: "file_shared",
+      channel_id: "C1",
+      file_id: "F0001",
+      user_id: "U1",
+      file: { id: "F0001" },
+      event_ts: "3.000003",
+    };
+    assert.deepEqual(inbound().handle(signed(envelope(event))), { kind: "events", events: [] });
   });
 
   test("message_changed becomes an edit of the changed message", () => {
@@ -248,6 +344,7 @@ describe("SlackInbound.handle", () => {
       externalId: null,
       threadOf: null,
       target: "C1:1.000001",
+      files: [],
     });
   });
 
@@ -288,6 +385,7 @@ describe("SlackInbound.handle", () => {
       externalId: null,
       threadOf: null,
       target: "C1:1.000001",
+      files: [],
     });
   });
 
@@ -309,6 +407,7 @@ describe("SlackInbound.handle", () => {
       externalId: null,
       threadOf: null,
       target: "C1:1.000001",
+      files: [],
     });
     const onFile = { ...event, item: { type: "file", file: "F1" } };
     assert.deepEqual(events(inbound().handle(signed(envelope(onFile)))), []);
@@ -433,6 +532,7 @@ describe("SlackInbound.handle", () => {
           "message_deleted",
           "thread_broadcast",
           "bot_message",
+          "file_share",
         ),
         channel: fc.oneof(fc.constant("C1"), fc.anything()),
         user: fc.oneof(fc.constant("U1"), fc.anything()),
@@ -443,6 +543,10 @@ describe("SlackInbound.handle", () => {
         item: fc.anything(),
         reaction: fc.anything(),
         deleted_ts: fc.anything(),
+        files: fc.oneof(
+          fc.anything(),
+          fc.array(fc.oneof(fc.constant(slackFile("F1", "a", 1)), fc.dictionary(fc.string(), fc.anything()))),
+        ),
       },
       { requiredKeys: [] },
     );
@@ -466,6 +570,11 @@ describe("SlackInbound.handle", () => {
           assert.equal(typeof event.user, "string");
           assert.equal(typeof event.text, "string");
           assert.equal(event.eventId, "Ev1");
+          assert.ok(Array.isArray(event.files));
+          for (const file of event.files) {
+            assert.ok(Number.isSafeInteger(file.size) && file.size >= 0);
+            assert.match(file.url, /^https?:/);
+          }
         }
       }),
       { numRuns: 1000 },

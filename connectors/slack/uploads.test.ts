@@ -304,7 +304,8 @@ describe("uploadFile with an unknown outcome (maybeSent)", () => {
 
       // After a restart nothing is remembered: the 24-hour window finds it all the same.
       const restarted = connect(fake);
-      assert.deepEqual(await restarted.uploadFile!({ ...request, maybeSent: true }), { externalId });
+      const found = await restarted.uploadFile!({ ...request, maybeSent: true });
+      assert.deepEqual(found, { externalId, cloudFileId: landed?.files[0]?.id });
       assert.equal(methodsCalled(fake, "files.getUploadURLExternal"), reservations);
     });
   });

@@ -72,8 +72,10 @@ export class SlackUploader {
   ): Promise<SendResult> {
     const { channel } = request;
     if (request.maybeSent) {
-      const ts = await this.#findEarlier(request, threadTs, signal);
-      if (ts !== null) return { externalId: encodeExternalId(channel, ts) };
+      const earlier = await this.#findEarlier(request, threadTs, signal);
+      if (earlier !== null) {
+        return { externalId: encodeExternalId(channel, earlier.ts), cloudFileId: earlier.fileId };
+      }
     }
     this.#firstAttempts.note(request.fileId, request.maybeSent, this.#deps.now());
 
@@ -125,7 +127,10 @@ export class SlackUploader {
     const ts = await this.#sharedTs(completed, slackFileId, channel, signal);
     this.#firstAttempts.forget(request.fileId);
     // Without the message's ts the file's own id stands in (see encodeFileExternalId).
-    return { externalId: ts === null ? encodeFileExternalId(slackFileId) : encodeExternalId(channel, ts) };
+    return {
+      externalId: ts === null ? encodeFileExternalId(slackFileId) : encodeExternalId(channel, ts),
+      cloudFileId: slackFileId,
+    };
   }
 
   /**
@@ -143,14 +148,25 @@ export class SlackUploader {
     request: UploadRequest,
     threadTs: string | null,
     signal: AbortSignal | undefined,
-  ): Promise<string | null> {
+  ): Promise<{ ts: string; fileId: string } | null> {
     const self = await this.#deps.self(signal);
     const startedMs =
       this.#firstAttempts.startedMs(request.fileId) ?? this.#deps.now() - UNKNOWN_START_LOOKBACK_MS;
-    const pick = (message: Readonly<Record<string, unknown>>): boolean =>
+    let fileId: string | null = null;
+    const pick = (message: Readonly<Record<string, unknown>>): boolean => {
       // conversations.replies lists the thread's root too, which is not the reply we look for.
-      message.ts !== threadTs && isOurs(message, self) && hasFile(message, request.filename, request.size);
-    return this.#deps.findMessage(request.channel, threadTs, startedMs - CLOCK_MARGIN_MS, pick, signal);
+      if (message.ts === threadTs || !isOurs(message, self)) return false;
+      fileId = matchingFileId(message, request.filename, request.size);
+      return fileId !== null;
+    };
+    const ts = await this.#deps.findMessage(
+      request.channel,
+      threadTs,
+      startedMs - CLOCK_MARGIN_MS,
+      pick,
+      signal,
+    );
+    return ts === null || fileId === null ? null : { ts, fileId };
   }
 
   /** The ts of the message sharing `slackFileId` in `channel`, from the answer or files.info; null when unknown. */
@@ -361,9 +377,15 @@ function isOurs(message: Readonly<Record<string, unknown>>, self: SlackSelf): bo
   );
 }
 
-function hasFile(message: Readonly<Record<string, unknown>>, name: string, size: number): boolean {
+/** The id of the message's file with this name and size, or null. */
+function matchingFileId(
+  message: Readonly<Record<string, unknown>>,
+  name: string,
+  size: number,
+): string | null {
   const files = Array.isArray(message.files) ? (message.files as unknown[]) : [];
-  return files.some((file) => record(file)?.name === name && record(file)?.size === size);
+  const file = files.map(record).find((f) => f?.name === name && f.size === size);
+  return typeof file?.id === "string" ? file.id : null;
 }
 
 function record(value: unknown): Readonly<Record<string, unknown>> | null {

@@ -51,6 +51,8 @@ export async function deleteStreams(prefix: string): Promise<void> {
       await jsm.streams.delete(`${prefix.toUpperCase()}_${suffix}`).catch(() => false);
     }
     await jsm.streams.delete(`KV_${prefix.toUpperCase()}_POLICY`).catch(() => false);
+    // The file store's object bucket (a stream named OBJ_<bucket>).
+    await jsm.streams.delete(`OBJ_${prefix.toUpperCase()}_FILES`).catch(() => false);
   } finally {
     await nc.close();
   }

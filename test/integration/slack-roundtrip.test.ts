@@ -3,12 +3,9 @@
 // event deliveries; and an inbound card number that turns the conversation sensitive and, under a
 // `retract` policy, is deleted from Slack and replaced by a notice.
 import assert from "node:assert/strict";
-import { readFile, writeFile, mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { defaultPolicyPath } from "../../policies/index.ts";
 import { waitUntil } from "../helpers/api.ts";
+import { retractPolicyFile } from "../helpers/policies.ts";
 import { startSlackSetup, type SlackSetup } from "../helpers/slack-broker.ts";
 
 interface HistoryMessage {
@@ -19,17 +16,6 @@ interface HistoryMessage {
   replyTo: string | null;
   targetId: string | null;
   routing: { zone: string } | null;
-}
-
-/** The default policy with `retract` on detections: what a security team would deploy for Slack. */
-async function retractPolicyFile(): Promise<string> {
-  const text = (await readFile(defaultPolicyPath, "utf8"))
-    .replace(/^version: .*$/m, "version: slack-retract-test-1")
-    .replace(/(- id: sensitive-detections[\s\S]*?outcome: sensitive\n)/, "$1    actions: [retract]\n");
-  assert.match(text, /actions: \[retract\]/);
-  const file = join(await mkdtemp(join(tmpdir(), "ws-policy-")), "retract.yaml");
-  await writeFile(file, text);
-  return file;
 }
 
 describe("Slack connector end to end", () => {

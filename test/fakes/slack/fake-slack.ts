@@ -166,6 +166,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         .messages.filter((message) => !message.deleted)
         .map(inspectMessage),
     deleted: (channel) => [...ws.requireChannel(channel).deletedTs],
+    deletedFiles: () => [...ws.deletedFiles],
     fileBytes(fileId) {
       const bytes = ws.files.get(fileId)?.bytes;
       if (bytes === null || bytes === undefined)

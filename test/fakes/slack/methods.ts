@@ -187,6 +187,25 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     },
   },
 
+  /**
+   * https://docs.slack.dev/reference/methods/files.delete — the file's author or a workspace
+   * admin may delete it; anyone else gets cant_delete_file.
+   */
+  "files.delete": {
+    write: true,
+    channelOf: () => undefined,
+    run: ({ ws, principal, args }) => {
+      const id = stringArg(args, "file") ?? "";
+      if (ws.deletedFiles.includes(id)) return error("file_deleted");
+      const file = ws.files.get(id);
+      if (file === undefined) return error("file_not_found");
+      if (file.user !== principal.userId && !principal.isAdmin) return error("cant_delete_file");
+      ws.files.delete(id);
+      ws.deletedFiles.push(id);
+      return ok({});
+    },
+  },
+
   /** https://docs.slack.dev/reference/methods/files.info */
   "files.info": {
     write: false,

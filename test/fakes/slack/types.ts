@@ -213,6 +213,8 @@ export interface FakeSlack {
   /** The ts of a channel's deleted messages, in deletion order. */
   deleted(channel: string): string[];
   fileBytes(fileId: string): Buffer;
+  /** Ids of files deleted with files.delete, in deletion order. */
+  deletedFiles(): string[];
 
   postAsUser(
     user: string,

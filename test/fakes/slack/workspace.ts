@@ -115,6 +115,8 @@ export class Workspace {
   readonly users = new Map<string, StoredUser>();
   readonly channels = new Map<string, StoredChannel>();
   readonly files = new Map<string, StoredFile>();
+  /** Ids of files deleted with files.delete, in deletion order. */
+  readonly deletedFiles: string[] = [];
   /** upload_url key → file id. */
   readonly uploads = new Map<string, string>();
   private readonly tokens = new Map<string, TokenRecord>();
