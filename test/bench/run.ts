@@ -1,7 +1,7 @@
 // `npm run bench`: measures the raw limits of the local NATS and PostgreSQL, the broker end to end,
 // classification alone (and what each custom detector adds to it) and the process's memory, all in
-// this one process and one run, then `watershed classify` as a child process on a stream of lines,
-// and writes docs/benchmarks.md. Nothing here asserts a speed; a part that fails is reported and the
+// this one process and one run, then `watershed classify` as a child process on a stream of lines and
+// a large upload through a broker child process with each file store, and writes docs/benchmarks.md. Nothing here asserts a speed; a part that fails is reported and the
 // rest runs.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import {
   type DetectorCostResult,
 } from "./classify.ts";
 import { benchEndToEnd, type EndToEndOutcome, type RunResult } from "./end-to-end.ts";
+import { benchUpload, uploadRssLimitBytes, type UploadOutcome, type UploadRow } from "./files.ts";
 import { benchJetStream, benchPostgres, type JetStreamResult, type PostgresResult } from "./raw.ts";
 import { randomPrefix } from "../helpers/services.ts";
 import {
@@ -68,6 +69,9 @@ const settings = {
     cardPercent: 30,
     stallTimeoutMs: 30_000,
   },
+  upload: {
+    sizeMiB: envInt("BENCH_UPLOAD_MIB", 512, 0),
+  },
 };
 
 /** The environment variables that size the run, with the values used. */
@@ -110,6 +114,11 @@ const knobs: Array<[string, string, string]> = [
     "JSON lines streamed through `watershed classify` (0 skips)",
   ],
   ["BENCH_CLASSIFY_CONVERSATIONS", String(settings.cli.conversations), "conversation ids in those lines"],
+  [
+    "BENCH_UPLOAD_MIB",
+    String(settings.upload.sizeMiB),
+    "size of the file uploaded through a broker process with each store, MiB (0 skips)",
+  ],
 ];
 
 interface Report {
@@ -125,6 +134,7 @@ interface Report {
   classify: { policyVersion: string; results: ClassifyResult[] } | null;
   detectorCost: DetectorCostResult | null;
   classifyCli: ClassifyCliResult | null;
+  upload: UploadOutcome | null;
   errors: string[];
 }
 
@@ -147,6 +157,7 @@ async function main(): Promise<void> {
     classify: null,
     detectorCost: null,
     classifyCli: null,
+    upload: null,
     errors: [],
   };
   const prefix = randomPrefix();
@@ -250,6 +261,22 @@ async function main(): Promise<void> {
       report.errors.push(...cli.errors.map((e) => `Part 5: ${e}`));
     } catch (error) {
       report.errors.push(`Part 5: ${errorText(error)}`);
+    }
+  }
+
+  if (settings.upload.sizeMiB > 0) {
+    log(`part 6: a ${num(settings.upload.sizeMiB)} MiB upload through a broker process, NATS and S3 stores`);
+    try {
+      report.upload = await benchUpload(settings.upload);
+      for (const row of report.upload.rows) {
+        log(
+          `  ${row.storeKind}: RSS before ${mib(row.rssBeforeBytes)} MiB, peak ${mib(row.peakBytes)} MiB, ` +
+            `${num(row.mbPerSecond, 0)} MiB/s`,
+        );
+      }
+      report.errors.push(...report.upload.errors.map((e) => `Part 6: ${e}`));
+    } catch (error) {
+      report.errors.push(`Part 6: ${errorText(error)}`);
     }
   }
 
@@ -371,6 +398,21 @@ function summary(report: Report): string[] {
         (cli.outputLines === cli.lines ? "." : `; **${num(cli.outputLines)} output lines**.`),
     );
   }
+  const uploads = report.upload?.rows ?? [];
+  if (uploads.length > 0) {
+    lines.push(
+      `- A ${num(settings.upload.sizeMiB)} MiB upload through a broker process, peak RSS of the broker: ` +
+        uploads
+          .map(
+            (row) =>
+              `${storeNames[row.storeKind]} **${mib(row.peakBytes)} MiB** (${num(row.mbPerSecond, 0)} MiB/s)`,
+          )
+          .join(", ") +
+        (uploads.every((row) => row.peakBytes < uploadRssLimitBytes)
+          ? `; under the ${uploadLimitText} the test allows.`
+          : `; **over the ${uploadLimitText} the test allows**.`),
+    );
+  }
   const memory = report.e2e?.memory ?? [];
   const first = memory[0];
   const last = memory[memory.length - 1];
@@ -412,6 +454,44 @@ function classifyNotes(results: readonly ClassifyResult[]): string[] {
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
   if (errors > 0) lines.push(`**${num(errors)} evaluations returned an error.**`);
   return [lines.join(" "), ""];
+}
+
+const storeNames: Record<UploadRow["storeKind"], string> = {
+  nats: "NATS object store",
+  s3: "S3 store (s3rver)",
+};
+
+const uploadLimitText = `${num(uploadRssLimitBytes / 1e6)} MB (${num(uploadRssLimitBytes / MiB, 1)} MiB)`;
+
+function uploadSection(rows: readonly UploadRow[]): string[] {
+  const out = [
+    markdownTable(
+      [
+        L("Store"),
+        R("RSS before (MiB)"),
+        R("Peak RSS (MiB)"),
+        R("Time (s)"),
+        R("MiB/s"),
+        L(`Peak under ${num(uploadRssLimitBytes / 1e6)} MB`),
+      ],
+      rows.map((row) => [
+        storeNames[row.storeKind],
+        mib(row.rssBeforeBytes),
+        mib(row.peakBytes),
+        num(row.seconds, 1),
+        num(row.mbPerSecond, 0),
+        row.peakBytes < uploadRssLimitBytes ? "yes" : "**no**",
+      ]),
+    ),
+    "",
+  ];
+  const grown = rows.map(
+    (row) =>
+      `${mib(row.peakBytes - row.rssBeforeBytes)} MiB with the ${storeNames[row.storeKind]} ` +
+      `(${percent((row.peakBytes - row.rssBeforeBytes) / row.sizeBytes)} of the file)`,
+  );
+  out.push(`The peak stood ${grown.join(" and ")} above the resident memory before the upload.`, "");
+  return out;
 }
 
 function usText(us: number): string {
@@ -951,6 +1031,34 @@ function render(report: Report): string {
     push(
       cli.lines === 0
         ? "Not asked for in this run (`BENCH_CLASSIFY_LINES=0`)."
+        : "Not measured in this run (see the errors above).",
+      "",
+    );
+  }
+
+  // Part 6
+  const upload = settings.upload;
+  push(
+    `## 6. A ${num(upload.sizeMiB)} MiB upload`,
+    "",
+    "The helper of the streaming test `test/integration/files-memory.test.ts` (`test/helpers/upload-memory.ts`):",
+    "for each file store, a broker started as a child process the way `npm start` runs it (`watershed start`,",
+    "`--max-semi-space-size=2`) on a fresh database and stream prefix, keeping file bytes in the NATS JetStream",
+    "object store or in an S3 store (s3rver, running in the bench process, so its memory is not the broker's).",
+    `The bench POSTs a generated file of ${num(upload.sizeMiB)} MiB to \`/v1/conversations/{id}/files\` as one`,
+    "streamed request with its `content-length`, made on the fly in 1 MiB chunks and never held. _RSS before_",
+    "is the broker's `VmRSS` just before the upload; _peak RSS_ is its `VmHWM` after the answer, read from",
+    "`/proc/<pid>/status`: the highest resident memory over the process's whole life, start-up included. A file",
+    "over `files.inspectMaxBytes` (50 MiB by default) is not read for text, so this measures the streaming",
+    `path. Time runs from the first byte sent to the answer (201). The test holds the peak under ${uploadLimitText}.`,
+    "",
+  );
+  if (report.upload && report.upload.rows.length > 0) {
+    push(...uploadSection(report.upload.rows));
+  } else {
+    push(
+      upload.sizeMiB === 0
+        ? "Not asked for in this run (`BENCH_UPLOAD_MIB=0`)."
         : "Not measured in this run (see the errors above).",
       "",
     );

@@ -22,3 +22,17 @@ export async function retractPolicyFile(): Promise<string> {
   await writeFile(file, text);
   return file;
 }
+
+/** The default policy with file detections blocked (refused at upload) instead of kept on-prem. */
+export async function blockPolicyFile(): Promise<string> {
+  const text = (await readFile(defaultPolicyPath, "utf8"))
+    .replace(/^version: .*$/m, "version: block-test-1")
+    .replace(
+      /(- id: sensitive-file-detections[\s\S]*?outcome: sensitive\n)\s*reason: .*\n/,
+      "$1    reason: blocked by test policy\n    actions: [block]\n",
+    );
+  assert.match(text, /actions: \[block\]/);
+  const file = join(await mkdtemp(join(tmpdir(), "ws-policy-")), "block.yaml");
+  await writeFile(file, text);
+  return file;
+}

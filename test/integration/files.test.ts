@@ -11,7 +11,7 @@ import { connect } from "@nats-io/transport-node";
 import { filesBucketStream, openNatsObjectStore } from "../../broker/files/store/index.ts";
 import { waitUntil } from "../helpers/api.ts";
 import { makeCardCsv, makeDocx, makePdf, makePng, residentId } from "../helpers/documents.ts";
-import { retractPolicyFile } from "../helpers/policies.ts";
+import { blockPolicyFile, retractPolicyFile } from "../helpers/policies.ts";
 import { startS3rver, type TestS3 } from "../helpers/s3.ts";
 import { natsUrl } from "../helpers/services.ts";
 import { startSlackSetup, type SlackSetup } from "../helpers/slack-broker.ts";
@@ -294,3 +294,40 @@ for (const storeKind of ["nats", "s3"] as const) {
     });
   });
 }
+
+describe("files under a policy that blocks", () => {
+  let setup: SlackSetup;
+
+  before(async () => {
+    setup = await startSlackSetup({ overrides: { policy: { file: await blockPolicyFile() } } });
+  });
+  after(async () => {
+    await setup?.close();
+  });
+
+  test("a file the policy blocks is refused with the rule's reason, and nothing is kept", async () => {
+    const { conversationId } = await setup.boundConversation("blocked");
+    const response = await fetch(
+      `${setup.api.baseUrl}/v1/conversations/${conversationId}/files?name=cards.csv`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${setup.api.token}`, "content-type": "text/csv" },
+        body: makeCardCsv(3, true),
+      },
+    );
+    const problem = (await response.json()) as { type: string; detail: string };
+    assert.equal(response.status, 422);
+    assert.equal(problem.type, "urn:watershed:problem:file-blocked");
+    assert.match(problem.detail, /blocked by test policy/);
+    const rows = await setup.db.pool.query("SELECT 1 FROM files WHERE conversation_id = $1", [
+      conversationId,
+    ]);
+    assert.equal(rows.rowCount, 0);
+    const clean = await fetch(`${setup.api.baseUrl}/v1/conversations/${conversationId}/files?name=ok.csv`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${setup.api.token}`, "content-type": "text/csv" },
+      body: makeCardCsv(3, false),
+    });
+    assert.equal(clean.status, 201, "a clean file under the same policy is taken");
+  });
+});

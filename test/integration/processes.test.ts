@@ -162,7 +162,7 @@ describe("broker processes", () => {
   test("SIGKILL mid-run of 2,000 messages: none lost, each normal message seen once after dedup", async (t) => {
     receiver = await startWebhookReceiver({ secret });
     await db.pool.query(
-      "TRUNCATE messages, routing_decisions, client_message_ids, external_ids, relay_notices, channel_bindings, conversations",
+      "TRUNCATE messages, routing_decisions, client_message_ids, external_ids, relay_notices, channel_bindings, file_texts, file_external_ids, files, conversations",
     );
     await deleteStreams(prefix);
     const port = await freePort();

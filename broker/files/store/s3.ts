@@ -23,7 +23,7 @@ export interface S3ObjectStoreOptions {
    * so a larger `size` given to `put` raises it for that upload. @default 5 MiB
    */
   partBytes?: number;
-  /** Parts uploaded at once. @default 4 */
+  /** Parts uploaded at once. @default 1 */
   queueSize?: number;
 }
 
