@@ -458,7 +458,7 @@ function classifyNotes(results: readonly ClassifyResult[]): string[] {
 
 const storeNames: Record<UploadRow["storeKind"], string> = {
   nats: "NATS object store",
-  s3: "S3 store (s3rver)",
+  s3: "S3 store on s3rver",
 };
 
 const uploadLimitText = `${num(uploadRssLimitBytes / 1e6)} MB (${num(uploadRssLimitBytes / MiB, 1)} MiB)`;
