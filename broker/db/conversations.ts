@@ -133,3 +133,12 @@ export async function selectMembership(
   const row = rows[0];
   return row === undefined ? "no-conversation" : row.member ? "member" : "not-member";
 }
+
+/** The live sticky flag alone (false for a conversation that does not exist). */
+export async function isSensitive(db: Queryable, id: string): Promise<boolean> {
+  const { rows } = await db.query<{ sensitive: boolean }>(
+    `SELECT sensitive FROM conversations WHERE id = $1::uuid`,
+    [id],
+  );
+  return rows[0]?.sensitive === true;
+}

@@ -42,14 +42,23 @@ export function linkHash(
   return createHash("sha256").update(prevHash).update(body).digest("hex");
 }
 
-/** The last link of each partition asked for; a partition with no decision yet is absent. */
+/**
+ * The last link of each partition asked for; a partition with no decision yet is absent. One
+ * backward step on the (chain_partition, chain_seq) index per partition: DISTINCT ON over
+ * `= ANY(...)` read and sorted every decision of the partitions, for every batch routed.
+ */
 export async function selectChainHeads(
   db: Queryable,
   partitions: readonly number[],
 ): Promise<Map<number, ChainHead>> {
   const { rows } = await db.query<{ chain_partition: number; chain_seq: string; hash: string }>(
-    `SELECT DISTINCT ON (chain_partition) chain_partition, chain_seq, hash FROM routing_decisions
-     WHERE chain_partition = ANY($1::int[]) ORDER BY chain_partition, chain_seq DESC`,
+    `SELECT p.chain_partition, h.chain_seq, h.hash
+     FROM unnest($1::int[]) AS p(chain_partition)
+       CROSS JOIN LATERAL (
+         SELECT chain_seq, hash FROM routing_decisions d
+         WHERE d.chain_partition = p.chain_partition
+         ORDER BY d.chain_seq DESC LIMIT 1
+       ) h`,
     [partitions],
   );
   return new Map(rows.map((row) => [row.chain_partition, { seq: Number(row.chain_seq), hash: row.hash }]));

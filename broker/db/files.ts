@@ -152,29 +152,41 @@ export interface FileExternalId {
   messageId: string;
   connector: string;
   externalId: string;
+  /** The cloud id of the message sharing the file, when known. */
+  shareExternalId: string | null;
   conversationId: string;
   origin: "relayed" | "inbound";
 }
 
 export async function insertFileExternalId(db: Queryable, row: FileExternalId): Promise<void> {
   await db.query(
-    `INSERT INTO file_external_ids (file_id, message_id, connector, external_id, conversation_id, origin)
-     VALUES ($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text) ON CONFLICT DO NOTHING`,
-    [row.fileId, row.messageId, row.connector, row.externalId, row.conversationId, row.origin],
+    `INSERT INTO file_external_ids (file_id, message_id, connector, external_id, share_external_id,
+       conversation_id, origin)
+     VALUES ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::uuid, $7::text) ON CONFLICT DO NOTHING`,
+    [
+      row.fileId,
+      row.messageId,
+      row.connector,
+      row.externalId,
+      row.shareExternalId,
+      row.conversationId,
+      row.origin,
+    ],
   );
 }
 
-/** Which of a message's files are already in the cloud of `connector`, by file id. */
+/** Which of a message's files are already in the cloud of `connector`: file id → sharing message's cloud id. */
 export async function selectUploadedFiles(
   db: Queryable,
   messageId: string,
   connector: string,
-): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ file_id: string; external_id: string }>(
-    `SELECT file_id, external_id FROM file_external_ids WHERE message_id = $1::uuid AND connector = $2::text`,
+): Promise<Map<string, string | null>> {
+  const { rows } = await db.query<{ file_id: string; share_external_id: string | null }>(
+    `SELECT file_id, share_external_id FROM file_external_ids
+     WHERE message_id = $1::uuid AND connector = $2::text`,
     [messageId, connector],
   );
-  return new Map(rows.map((r) => [r.file_id, r.external_id]));
+  return new Map(rows.map((r) => [r.file_id, r.share_external_id]));
 }
 
 /** A conversation's files still in a cloud: what a retraction deletes besides the messages. */

@@ -38,6 +38,11 @@ export interface IncomingFile {
    * @default true
    */
   enforceBlock?: boolean;
+  /**
+   * Set when the bytes could not be had (a cloud download refused or too large): the file is
+   * recorded without them, as uninspectable for this reason, so the policy keeps it on-prem.
+   */
+  notBroughtIn?: string;
 }
 
 export class FileTooLargeError extends Error {
@@ -108,11 +113,15 @@ export async function takeInFile(
     }
     const size = meter.bytes;
     const sha256 = meter.digest();
-    const inspection = await inspectFile(
-      () => objectBytes(deps.store, id),
-      { name: incoming.name, size },
-      deps.budget,
-    );
+    const inspection =
+      incoming.notBroughtIn === undefined
+        ? await inspectFile(() => objectBytes(deps.store, id), { name: incoming.name, size }, deps.budget)
+        : {
+            mediaType: "application/octet-stream",
+            inspectable: false,
+            text: null,
+            reason: incoming.notBroughtIn,
+          };
     const record = {
       id,
       conversationId: incoming.conversation.id,
@@ -130,7 +139,12 @@ export async function takeInFile(
       refuseIfBlocked(deps.policy(), incoming, { ...record, createdAt: "", text: inspection.text });
     }
     const result = await inTransaction(deps.pool, (client) =>
-      insertFile(client, record, inspection.inspectable ? inspection.text : null),
+      // PostgreSQL cannot store NUL; it carries no meaning for the detectors either.
+      insertFile(
+        client,
+        record,
+        inspection.inspectable ? (inspection.text?.replaceAll("\u0000", "") ?? null) : null,
+      ),
     );
     // When the conversation had these bytes already, the existing copy is the one kept.
     keep = result.created;

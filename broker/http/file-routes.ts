@@ -94,14 +94,27 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileApiDeps): voi
       deps.log.error({ fileId: file.id }, "stored file does not match its SHA-256; download cut off"),
     );
     body.once("error", (error) => verifier.destroy(error));
+    // A client that goes away closes the verifier: the store's stream (a socket, a consumer) goes too.
+    verifier.once("close", () => body.destroy());
+    body.pipe(verifier);
     return reply
       .type(file.mediaType)
       .header("content-length", String(file.size))
-      .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`)
+      .header("content-disposition", contentDisposition(file.name))
       .header("x-content-type-options", "nosniff")
       .header("repr-digest", `sha-256=:${Buffer.from(file.sha256, "hex").toString("base64")}:`)
-      .send(body.pipe(verifier));
+      .send(verifier);
   });
+}
+
+/** RFC 6266 with an ASCII fallback and an RFC 8187 UTF-8 name (encodeURIComponent leaves '()* bare). */
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 /** The file, for a member of its conversation; a non-member learns nothing, not even that it exists. */

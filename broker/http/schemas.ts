@@ -55,6 +55,9 @@ export const PostMessageBody = z
       });
     }
     const files = body.attachments?.length ?? 0;
+    if (files !== new Set(body.attachments).size) {
+      ctx.addIssue({ code: "custom", path: ["attachments"], message: "must not name a file twice" });
+    }
     if (files > 0 && body.kind !== "message") {
       ctx.addIssue({ code: "custom", path: ["attachments"], message: "only a message has attachments" });
     }

@@ -31,6 +31,11 @@ export interface HttpDeps
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 }
 
+/** A request URL without its query. */
+function pathOf(url: string): string {
+  return url.split("?")[0] ?? url;
+}
+
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: "http" }) as FastifyBaseLogger,
@@ -44,25 +49,25 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError | ProblemError, request, reply) => {
     const problem = toProblem(error);
     if (problem.status === 503) {
-      request.log.warn({ type: problem.type, url: request.url }, "request refused for now");
+      request.log.warn({ type: problem.type, path: pathOf(request.url) }, "request refused for now");
       void reply.header("retry-after", "1");
     } else if (problem.status >= 500) {
-      request.log.error({ err: error, url: request.url }, "request failed");
+      // The path only: a query can hold a file name or other user data.
+      request.log.error({ err: error, path: pathOf(request.url) }, "request failed");
     }
     void reply
       .code(problem.status)
       .type("application/problem+json")
-      .send(problem.toJSON(request.url.split("?")[0] ?? request.url));
+      .send(problem.toJSON(pathOf(request.url)));
   });
   app.setNotFoundHandler((request, reply) => {
     void reply
       .code(404)
       .type("application/problem+json")
       .send(
-        new ProblemError(
-          ProblemType.notFound,
-          `no route ${request.method} ${request.url.split("?")[0]}`,
-        ).toJSON(request.url),
+        new ProblemError(ProblemType.notFound, `no route ${request.method} ${pathOf(request.url)}`).toJSON(
+          pathOf(request.url),
+        ),
       );
   });
 

@@ -1,12 +1,17 @@
 // Events from a cloud IM: each verified event becomes a canonical message in the bound
 // conversation and goes through the same INGRESS, router and policy as one posted on-prem.
 import { Readable } from "node:stream";
-import type { Connector, InboundEvent, InboundFile } from "../../connectors/index.ts";
+import {
+  ConnectorPermanentError,
+  type Connector,
+  type InboundEvent,
+  type InboundFile,
+} from "../../connectors/index.ts";
 import type { MessageKind } from "../../policies/model.ts";
 import { selectBoundConversation } from "../db/bindings.ts";
 import { selectConversation } from "../db/conversations.ts";
 import { insertFileExternalId } from "../db/files.ts";
-import { takeInFile, type FileIntakeDeps } from "../files/intake.ts";
+import { FileTooLargeError, takeInFile, type FileIntakeDeps } from "../files/intake.ts";
 import { isClaimedBy } from "../db/client-ids.ts";
 import { insertExternalId, isRetracted, selectMessageIdByExternalId } from "../db/external-ids.ts";
 import { ProblemError, ProblemType } from "../http/problems.ts";
@@ -41,18 +46,48 @@ async function bringInFiles(
   }
   const brought: Array<{ fileId: string; cloudFileId: string }> = [];
   for (const file of shared) {
-    const { file: stored } = await takeInFile(deps.files, {
+    const incoming = {
       conversation,
       uploadedBy: at.senderId,
-      name: file.name,
+      name: storableName(file.name),
       declaredType: null,
-      declaredSize: file.size,
-      body: Readable.from(download(file)),
       enforceBlock: false,
-    });
-    brought.push({ fileId: stored.id, cloudFileId: file.id });
+    };
+    let stored;
+    try {
+      stored = await takeInFile(deps.files, {
+        ...incoming,
+        declaredSize: file.size,
+        body: Readable.from(download(file)),
+      });
+    } catch (error) {
+      if (!isPermanent(error)) throw error; // the cloud delivers the event again
+      // Never lose the message over its file: it is kept without the bytes, as uninspectable,
+      // which the policy keeps on-prem (and can retract from the cloud).
+      deps.log.warn(
+        { connector: connector.kind, error: (error as Error).name },
+        "shared file not brought in",
+      );
+      stored = await takeInFile(deps.files, {
+        ...incoming,
+        declaredSize: 0,
+        body: Readable.from([]),
+        notBroughtIn: "could not be brought in from the cloud",
+      });
+    }
+    brought.push({ fileId: stored.file.id, cloudFileId: file.id });
   }
   return brought;
+}
+
+/** A cloud's file name as PostgreSQL and the API take it: no NUL, at most 255 characters. */
+function storableName(name: string): string {
+  return name.replaceAll("\u0000", "").slice(0, 255) || "file";
+}
+
+/** Failures a retry of the same event cannot mend: a refused download, a file over the limit. */
+function isPermanent(error: unknown): boolean {
+  return error instanceof ConnectorPermanentError || error instanceof FileTooLargeError;
 }
 
 export type InboundOutcome = { kind: "accepted"; messageId: string } | { kind: "ignored"; why: string };
@@ -123,6 +158,7 @@ export async function acceptInboundEvent(
               messageId: message.id,
               connector: connector.kind,
               externalId: file.cloudFileId,
+              shareExternalId: mappedId,
               conversationId,
               origin: "inbound",
             });

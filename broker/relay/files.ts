@@ -4,6 +4,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { Capability, type Connector } from "../../connectors/index.ts";
 import type { Message } from "../../policies/model.ts";
+import { isSensitive } from "../db/conversations.ts";
 import { insertFileExternalId, selectFiles, selectUploadedFiles } from "../db/files.ts";
 import { objectBytes } from "../files/bytes.ts";
 import { attempt, type AttemptOutcome } from "./attempt.ts";
@@ -34,20 +35,22 @@ export async function relayFiles(
   connector: Connector,
   message: Message,
   at: FileRelayAt,
-): Promise<AttemptOutcome<string>> {
+): Promise<AttemptOutcome<string> | { kind: "withheld" }> {
   const upload = connector.uploadFile?.bind(connector);
   const store = relay.store;
   if (!upload) return { kind: "failed", reason: `${connector.kind} cannot upload files`, attempts: 0 };
-  const [files, uploaded] = await Promise.all([
-    selectFiles(relay.pool, message.attachments),
-    selectUploadedFiles(relay.pool, message.id, connector.kind),
-  ]);
+  const files = await selectFiles(relay.pool, message.attachments);
   let first: string | null = null;
   for (const [index, fileId] of message.attachments.entries()) {
-    const done = uploaded.get(fileId);
-    if (done !== undefined) {
-      first ??= done;
+    // Read again for every file: a retry after a crash, or a conversation that turned meanwhile.
+    const uploaded = await selectUploadedFiles(relay.pool, message.id, connector.kind);
+    if (uploaded.has(fileId)) {
+      first ??= uploaded.get(fileId) ?? null;
       continue;
+    }
+    if (await isSensitive(relay.pool, message.conversationId)) {
+      // What is in the cloud already is recorded (a retraction can reach it); nothing more goes.
+      return first === null ? { kind: "withheld" } : { kind: "ok", value: first };
     }
     const file = files.get(fileId);
     if (!file) return { kind: "failed", reason: `attachment ${fileId} is not stored`, attempts: 0 };
@@ -81,6 +84,7 @@ export async function relayFiles(
       messageId: message.id,
       connector: connector.kind,
       externalId: outcome.value.cloudFileId ?? outcome.value.externalId,
+      shareExternalId: outcome.value.externalId,
       conversationId: message.conversationId,
       origin: "relayed",
     });

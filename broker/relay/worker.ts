@@ -106,6 +106,10 @@ async function relayRouted(
         stopping,
       });
       if (uploaded.kind === "retry") return "retry";
+      if (uploaded.kind === "withheld") {
+        log.info({ messageId: message.id, connector: connector.kind }, "relay withheld: sensitive now");
+        continue;
+      }
       if (uploaded.kind === "failed") {
         await deadLetter(relay, connector, envelope, { ...uploaded, seq: msg.seq });
         continue;

@@ -98,7 +98,8 @@ export function fileInputOf(id: string, file: (FileRecord & { text: string | nul
     name: file.name,
     mediaType: file.mediaType,
     size: file.size,
-    text: file.inspectable ? file.text : null,
+    // The name goes to the cloud with the file, so the detectors read it with the text.
+    text: file.inspectable && file.text !== null ? `${file.name}\n${file.text}` : null,
   };
 }
 

@@ -32,6 +32,8 @@ CREATE TABLE file_external_ids (
   connector text NOT NULL,
   -- The cloud's id of the file (Slack: F0123ABCD), what a retraction deletes.
   external_id text NOT NULL,
+  -- The cloud's id of the message that shares it (Slack: channel:ts), when known.
+  share_external_id text,
   conversation_id uuid NOT NULL,
   origin text NOT NULL CHECK (origin IN ('relayed', 'inbound')),
   retract_started_at timestamptz,
