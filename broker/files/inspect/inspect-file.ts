@@ -1,11 +1,15 @@
 // Inspects one stored file: reads it within the budget, finds its media type from the bytes and
 // extracts its text for the detectors. Never throws: whatever goes wrong makes the file
-// uninspectable, with a fixed reason, and the policy keeps uninspectable files on-prem.
+// uninspectable, with a fixed reason, and the policy keeps uninspectable files on-prem. At most
+// INSPECTION_CONCURRENCY files are inspected at a time in a process (each holds up to maxBytes).
 import type { Inspection, InspectionBudget } from "../types.ts";
 import { cfbReason } from "./cfb.ts";
 import { Deadline } from "./deadline.ts";
-import { SNIFF_HEAD_BYTES, ZIP_EXPANSION_FACTOR } from "./limits.ts";
+import { holdsEncodedContent } from "./encoded-content.ts";
+import { Gate } from "./gate.ts";
+import { INSPECTION_CONCURRENCY, SNIFF_HEAD_BYTES, ZIP_EXPANSION_FACTOR } from "./limits.ts";
 import { Family, isArchiveType, OCTET_STREAM, sniff, type Sniffed } from "./media-type.ts";
+import { contentMatchesName } from "./name-check.ts";
 import { readPackageText } from "./ooxml.ts";
 import { openOoxmlPackage } from "./ooxml-package.ts";
 import { extractPdfText } from "./pdf.ts";
@@ -30,12 +34,16 @@ const NOT_READ: Partial<Record<Family, InspectionReason>> = {
   [Family.archive]: InspectionReason.archive,
   [Family.unsupported]: InspectionReason.unsupported,
   [Family.binary]: InspectionReason.binary,
+  [Family.ambiguous]: InspectionReason.ambiguous,
 };
+
+const inspections = new Gate(INSPECTION_CONCURRENCY);
 
 /**
  * Reads the file `open` yields (at most `budget.maxBytes` of it kept in memory) and returns its media
  * type and text; `inspectable: false` with a reason when the text cannot be had whole within the
- * budget (size, characters, time) or the format hides it. `signal` aborts the inspection.
+ * budget (size, characters, time) or the format hides it. `signal` aborts the inspection. Waits for
+ * one of the process's inspection slots within `budget.timeoutMs`; the source is opened after.
  */
 export async function inspectFile(
   open: OpenBytes,
@@ -46,26 +54,39 @@ export async function inspectFile(
   const found = { mediaType: OCTET_STREAM };
   let deadline: Deadline | undefined;
   let reader: BoundedReader | undefined;
+  let leave: (() => void) | undefined;
   try {
     if (!isValidBudget(budget)) return uninspectable(OCTET_STREAM, InspectionReason.invalidBudget);
     deadline = new Deadline(budget.timeoutMs, signal);
-    reader = new BoundedReader(open, budget.maxBytes, deadline);
+    leave = await inspections.enter(deadline.signal);
+    deadline.check();
+    const name = String(meta?.name ?? "");
+    reader = new BoundedReader(open, budget.maxBytes, deadline, meta?.size);
     const claimedTooLarge = typeof meta?.size === "number" && meta.size > budget.maxBytes;
-    // The head first: a file over budget, or of a kind never read, is not read further.
+    // The head first: a file over budget, or of a kind never read, is not read further; text is
+    // streamed on from the head (never held whole); other formats are read whole and sniffed again.
     let read = await reader.readUpTo(SNIFF_HEAD_BYTES);
     let sniffed = await sniff(read.bytes, deadline);
     found.mediaType = sniffed.mediaType;
     if (claimedTooLarge) return uninspectable(found.mediaType, InspectionReason.tooLarge);
-    if (!read.ended && !read.overCap) {
-      const never = NOT_READ[sniffed.family];
-      if (never) return uninspectable(found.mediaType, never);
+    const readWhole = sniffed.family !== Family.text && NOT_READ[sniffed.family] === undefined;
+    if (!read.ended && !read.overCap && readWhole) {
       read = await reader.readUpTo(budget.maxBytes);
       sniffed = await sniff(read.bytes, deadline);
       found.mediaType = sniffed.mediaType;
     }
     if (read.overCap) return uninspectable(found.mediaType, InspectionReason.tooLarge);
-    const text = await extractText(read.bytes, sniffed, String(meta?.name ?? ""), budget, deadline, found);
+    const never = NOT_READ[sniffed.family];
+    if (never) return uninspectable(found.mediaType, never);
+    if (!contentMatchesName(name, sniffed.family)) {
+      return uninspectable(found.mediaType, InspectionReason.nameMismatch);
+    }
+    const text =
+      sniffed.family === Family.text
+        ? await readPlainText(reader, sniffed, name, budget, deadline, found)
+        : await extractText(read.bytes, sniffed, budget, deadline, found);
     deadline.check(); // a result that came in after the deadline is not trusted to be whole
+    if (holdsEncodedContent(text)) return uninspectable(found.mediaType, InspectionReason.encodedContent);
     return { mediaType: found.mediaType, inspectable: true, text, reason: null };
   } catch (error) {
     const reason =
@@ -74,25 +95,35 @@ export async function inspectFile(
     return uninspectable(found.mediaType, reason);
   } finally {
     reader?.close();
+    leave?.();
     deadline?.dispose();
   }
 }
 
-/** The file's text; may refine `found.mediaType` (an Office package, the kind of a text file). */
-async function extractText(
-  bytes: Uint8Array,
+/** The text of a text file, decoded as the reader streams it; names its kind in `found.mediaType`. */
+async function readPlainText(
+  reader: BoundedReader,
   sniffed: Sniffed,
   name: string,
   budget: InspectionBudget,
   deadline: Deadline,
   found: { mediaType: string },
 ): Promise<string> {
+  const encoding = sniffed.encoding ?? "utf-8";
+  const text = await decodePlainText(reader.stream(), encoding, budget.maxTextChars, deadline);
+  if (sniffed.nameFromText) found.mediaType = textMediaType(name, text);
+  return text;
+}
+
+/** The text of a file held whole; may refine `found.mediaType` (an Office package). */
+async function extractText(
+  bytes: Uint8Array,
+  sniffed: Sniffed,
+  budget: InspectionBudget,
+  deadline: Deadline,
+  found: { mediaType: string },
+): Promise<string> {
   switch (sniffed.family) {
-    case Family.text: {
-      const text = await decodePlainText(bytes, sniffed.encoding ?? "utf-8", budget.maxTextChars, deadline);
-      if (sniffed.nameFromText) found.mediaType = textMediaType(name, text);
-      return text;
-    }
     case Family.zip: {
       const entries = readZipDirectory(bytes);
       const expansion = { remaining: ZIP_EXPANSION_FACTOR * budget.maxBytes };

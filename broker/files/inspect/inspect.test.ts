@@ -18,6 +18,7 @@ import {
   centralRecordOffset,
   cfb,
   docx,
+  docxWithDrawing,
   ooxmlPackage,
   pdf,
   png,
@@ -198,13 +199,35 @@ describe("Office documents", () => {
     assertUninspectable(await inspect(withOle, "ole.docx"), InspectionReason.embedded, DOCX);
   });
 
-  test("pictures inside a document are skipped, not a reason to give up", async () => {
-    const withPicture = docx(
-      [["caption"]],
-      { parts: { "word/media/image1.png": png() } },
-      { defaults: { png: "image/png" } },
+  test("a picture inside a DOCX, PPTX or XLSX makes it uninspectable (its text cannot be read)", async () => {
+    const picture = { parts: { "word/media/image1.png": png() }, defaults: { png: "image/png" } };
+    const withPicture = docxWithDrawing(`Card ${CARD}`, { kind: "picture" }, picture);
+    assertUninspectable(await inspect(withPicture, "scan.docx"), InspectionReason.pictures, DOCX);
+    // A picture part no drawing refers to, and one under any name the content types make an image.
+    const unreferenced = docx([["caption"]], picture, { defaults: picture.defaults });
+    assertUninspectable(await inspect(unreferenced, "p.docx"), InspectionReason.pictures, DOCX);
+    const svg = docx([["caption"]], {
+      parts: {
+        "word/media/image1.svg": `<svg xmlns="http://www.w3.org/2000/svg"><text>${CARD}</text></svg>`,
+      },
+    });
+    assertUninspectable(await inspect(svg, "svg.docx"), InspectionReason.pictures, DOCX);
+    const slides = pptx(
+      { 1: "title" },
+      { parts: { "ppt/media/image1.jpeg": new Uint8Array([0xff, 0xd8, 0xff, 0xe0]) } },
     );
-    assert.equal(assertInspected(await inspect(withPicture, "p.docx"), DOCX), "caption\n");
+    assertUninspectable(await inspect(slides, "deck.pptx"), InspectionReason.pictures, PPTX);
+    const book = xlsx([["name"]], { parts: { "xl/media/image1.emf": new Uint8Array([1, 0, 0, 0]) } });
+    assertUninspectable(await inspect(book, "book.xlsx"), InspectionReason.pictures, XLSX);
+    // A linked picture has no part in the package; the drawing that shows it is enough.
+    const linked = docxWithDrawing("caption", { kind: "linkedPicture" });
+    assertUninspectable(await inspect(linked, "linked.docx"), InspectionReason.pictures, DOCX);
+  });
+
+  test("the alternative text of a drawing without a picture (a chart) is read", async () => {
+    const chart = docxWithDrawing("caption", { kind: "chart", altText: `Card ${CARD}` });
+    const text = assertInspected(await inspect(chart, "chart.docx"), DOCX);
+    assert.ok(text.includes(`Card ${CARD}`) && text.includes("caption"), JSON.stringify(text));
   });
 
   test("a truncated DOCX is corrupt", async () => {
@@ -305,12 +328,99 @@ describe("PDF", () => {
     );
   });
 
-  test("PDF extraction is stopped at the deadline (the worker is terminated)", async () => {
+  test("a picture drawn on a page (image XObject, inline image, image mask) makes a PDF uninspectable", async () => {
+    for (const picture of ["xobject", "inline", "mask"] as const) {
+      assertUninspectable(
+        await inspect(pdf([`Card ${CARD}`], { picture }), `${picture}.pdf`),
+        InspectionReason.pictures,
+        "application/pdf",
+      );
+    }
+  });
+
+  test("a page without text that draws something (a scan, outlined letters) is unread; a blank page is fine", async () => {
+    assertUninspectable(
+      await inspect(pdf(["page one"], { secondPage: "drawing" }), "drawn.pdf"),
+      InspectionReason.pictures,
+      "application/pdf",
+    );
+    const blank = assertInspected(
+      await inspect(pdf(["page one"], { secondPage: "blank" }), "blank.pdf"),
+      "application/pdf",
+    );
+    assert.equal(blank.trim(), "page one");
+  });
+
+  test("a file attached to a page (a FileAttachment annotation) is an embedded file", async () => {
+    const attached = pdf(["see the attachment"], {
+      annotations: [
+        "<< /Type /Annot /Subtype /FileAttachment /Rect [72 600 90 620] /Contents (cards) " +
+          "/FS << /Type /Filespec /F (cards.txt) /EF << /F EMBEDDED >> >> >>",
+      ],
+    });
+    assertUninspectable(await inspect(attached, "a.pdf"), InspectionReason.embedded, "application/pdf");
+  });
+
+  test("PDF extraction is stopped at the deadline (the child process is killed)", async () => {
     const started = performance.now();
     // Long enough to read and sniff the file, shorter than starting the worker and pdf.js.
     const inspection = await inspect(pdf(["slow"]), "slow.pdf", { timeoutMs: 100 });
     assertUninspectable(inspection, InspectionReason.timeout, "application/pdf");
     assert.ok(performance.now() - started < 2_000);
+  });
+});
+
+describe("what a file's bytes and name claim", () => {
+  test("a PDF behind leading junk is a PDF (readers look for %PDF- in the first KiB)", async () => {
+    const file = pdf([`Card ${CARD}`], { prefix: "Content-Type: application/pdf\r\n\r\n" });
+    const text = assertInspected(await inspect(file, "junk.pdf"), "application/pdf");
+    assert.ok(text.includes(`Card ${CARD}`), text);
+  });
+
+  test("a polyglot is refused: a PDF header inside a zip, a zip directory after a PDF", async () => {
+    const zipWithPdf = zipSync({ "a.pdf": [pdf(["inner"]), { level: 0 }] });
+    assertUninspectable(await inspect(zipWithPdf, "a.zip"), InspectionReason.ambiguous, "application/zip");
+    const pdfThenZip = new Uint8Array([...pdf([`Card ${CARD}`]), ...zipSync({ "cards.csv": strToU8(CARD) })]);
+    assertUninspectable(await inspect(pdfThenZip, "b.pdf"), InspectionReason.ambiguous, "application/pdf");
+  });
+
+  test("a name of a binary format on bytes of another kind does not match", async () => {
+    // A reader of the named format may still find content in them (a PDF reader rebuilds objects from text).
+    const pdfObjects = strToU8(
+      "1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n",
+    );
+    for (const name of ["scan.pdf", "report.docx", "photo.png", "cards.zip"]) {
+      assertUninspectable(await inspect(pdfObjects, name), InspectionReason.nameMismatch, "text/plain");
+    }
+    assertUninspectable(await inspect(docx([["x"]]), "x.pdf"), InspectionReason.nameMismatch, DOCX);
+    assertInspected(await inspect(pdfObjects, "objects.txt"), "text/plain");
+  });
+
+  test("text holding encoded content: a base64 MIME part, a long data: URI (a short one, an icon, is fine)", async () => {
+    const payload = Buffer.from(`Card ${CARD} `.repeat(20)).toString("base64");
+    const mail =
+      "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
+      "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      `${payload}\r\n--b--\r\n`;
+    assertUninspectable(
+      await inspect(strToU8(mail), "saved.eml"),
+      InspectionReason.encodedContent,
+      "text/plain",
+    );
+    const page = `<p>hello</p><img src="data:image/png;base64,${payload}">`;
+    assertUninspectable(
+      await inspect(strToU8(page), "page.html"),
+      InspectionReason.encodedContent,
+      "text/html",
+    );
+    const markdown = `![x](data:text/plain;charset=utf-8;base64,\n${payload.slice(0, 76)}\n${payload.slice(76)})`;
+    assertUninspectable(
+      await inspect(strToU8(markdown), "n.md"),
+      InspectionReason.encodedContent,
+      "text/markdown",
+    );
+    const icon = '<img src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7">';
+    assertInspected(await inspect(strToU8(icon), "icon.html"), "text/html");
   });
 });
 

@@ -2,9 +2,9 @@
 // first, then a text check. What family the type belongs to decides how the file is read.
 import { fileTypeFromBuffer } from "file-type";
 import type { Deadline } from "./deadline.ts";
-import { TEXT_PROBE_BYTES } from "./limits.ts";
+import { PDF_HEADER_WINDOW_BYTES, TEXT_PROBE_BYTES } from "./limits.ts";
 import { detectTextEncoding, TextEncoding } from "./text-encoding.ts";
-import { looksLikeZip } from "./zip.ts";
+import { endsLikeZip, looksLikeZip } from "./zip.ts";
 
 export const Family = {
   text: "text",
@@ -18,6 +18,8 @@ export const Family = {
   archive: "archive",
   /** Recognised, but not a format whose text is read. */
   unsupported: "unsupported",
+  /** Two formats at once (a polyglot): a PDF header inside another format, a zip directory after a PDF. */
+  ambiguous: "ambiguous",
   /** Neither recognised nor text. */
   binary: "binary",
 } as const;
@@ -33,6 +35,8 @@ export interface Sniffed {
 }
 
 export const OCTET_STREAM = "application/octet-stream";
+const PDF = "application/pdf";
+const PDF_HEADER = Buffer.from("%PDF-", "latin1");
 
 /** Text formats file-type recognises by their first characters. */
 const TEXT_TYPES = new Set(["application/xml", "application/postscript", "application/x-ms-regedit"]);
@@ -83,19 +87,20 @@ export function isArchiveType(mediaType: string): boolean {
 export async function sniff(bytes: Uint8Array, deadline: Deadline): Promise<Sniffed> {
   const head = bytes.subarray(0, TEXT_PROBE_BYTES);
   if (bytes.length === 0) return text("text/plain", TextEncoding.utf8, true);
-  if (startsWithByteOrderMark(head)) {
+  if (startsWithByteOrderMark(head) && !includesPdfHeader(bytes)) {
     // UTF-16 marks look like MPEG audio frames to file-type; clean text after the mark settles it.
     const encoding = detectTextEncoding(head);
     if (encoding) return text("text/plain", encoding, true);
   }
   const found = await fileTypeOf(bytes, deadline);
+  const pdf = sniffPdf(bytes, found);
+  if (pdf) return pdf;
   if (!found) {
     const encoding = detectTextEncoding(head);
     return encoding ? text("text/plain", encoding, true) : other(OCTET_STREAM, Family.binary);
   }
   const { mime, ext } = found;
   if (looksLikeZip(bytes)) return other(mime, Family.zip);
-  if (mime === "application/pdf") return other(mime, Family.pdf);
   if (mime === "application/x-cfb") return other(mime, Family.cfb);
   if (mime.startsWith("text/") || TEXT_TYPES.has(mime) || WEAK_SIGNATURES.has(ext)) {
     const encoding = detectTextEncoding(head);
@@ -110,6 +115,19 @@ export async function sniff(bytes: Uint8Array, deadline: Deadline): Promise<Snif
   return other(mime, Family.unsupported);
 }
 
+/**
+ * A PDF, or a polyglot holding one: PDF readers look for `%PDF-` anywhere in the first KiB, so a
+ * file with it there is a PDF (leading junk included) unless it is also another format; a PDF whose
+ * bytes end with a zip directory is a zip archive too. Null when the file is no PDF.
+ */
+function sniffPdf(bytes: Uint8Array, found: { mime: string; ext: string } | undefined): Sniffed | null {
+  if (!includesPdfHeader(bytes)) return null;
+  const isPdf =
+    found === undefined || found.mime === PDF || found.mime.startsWith("text/") || TEXT_TYPES.has(found.mime);
+  if (!isPdf) return other(found.mime, Family.ambiguous);
+  return endsLikeZip(bytes) ? other(PDF, Family.ambiguous) : other(PDF, Family.pdf);
+}
+
 /** file-type's answer; none when it fails on malformed input (the text check then decides). */
 async function fileTypeOf(
   bytes: Uint8Array,
@@ -121,6 +139,11 @@ async function fileTypeOf(
     if (deadline.expired()) throw error;
     return undefined;
   }
+}
+
+function includesPdfHeader(bytes: Uint8Array): boolean {
+  const window = bytes.subarray(0, PDF_HEADER_WINDOW_BYTES);
+  return Buffer.from(window.buffer, window.byteOffset, window.byteLength).includes(PDF_HEADER);
 }
 
 function startsWithByteOrderMark(head: Uint8Array): boolean {

@@ -38,16 +38,21 @@ const PACKAGE_EXTENSIONS = new Set(
     .concat(["dotx", "dotm", "xltx", "xltm", "potx", "potm", "ppsx", "ppsm"]),
 );
 
-/** Pictures, sound, video, fonts: content without text, left alone inside a document. */
+/** Pictures, sound and video: content whose text (if any) cannot be read, so the document cannot be either. */
 const MEDIA_EXTENSIONS = new Set(
-  "png jpg jpeg jpe gif bmp dib tif tiff emf wmf emz wmz svg webp ico wdp jxr hdp heic avif " +
-    "mp3 m4a wav wma aac ogg oga mp4 m4v mov avi wmv mpg mpeg webm " +
-    "ttf otf odttf fntdata woff woff2".split(" "),
+  (
+    "png jpg jpeg jpe gif bmp dib tif tiff emf wmf emz wmz svg svgz webp ico wdp jxr hdp heic heif avif " +
+    "mp3 m4a wav wma aac ogg oga mp4 m4v mov avi wmv mpg mpeg webm"
+  ).split(" "),
 );
+/** Fonts: the shapes of letters, no content of the document; left alone. */
+const FONT_EXTENSIONS = new Set(["ttf", "otf", "odttf", "fntdata", "woff", "woff2"]);
 
 export const PartKind = {
-  /** Nothing to read: folders, empty parts, relationships, the content types list, pictures, fonts, printer settings. */
+  /** Nothing to read: folders, empty parts, relationships, the content types list, fonts, printer settings. */
   skip: "skip",
+  /** A picture, sound or video (word/media/*, ppt/media/*, xl/media/*, a thumbnail): it cannot be read. */
+  picture: "picture",
   /** XML whose text is read. */
   xml: "xml",
   /** The strings of a workbook, read before its sheets. */
@@ -120,12 +125,14 @@ function partKey(name: string): string {
 function partKind(name: string, type: string): PartKind {
   const extension = extensionOf(name);
   if (name.endsWith("/") || name === "[Content_Types].xml") return PartKind.skip;
+  // Before the XML types: an SVG picture is XML, and its text is drawn, not read.
+  if (/^(image|audio|video|model)\//.test(type) || MEDIA_EXTENSIONS.has(extension)) return PartKind.picture;
   if (type.endsWith("relationships+xml") || extension === "rels") return PartKind.skip;
   if (type.endsWith(".sharedstrings+xml")) return PartKind.sharedStrings;
   if (type.endsWith(".worksheet+xml") || type.endsWith(".macrosheet+xml")) return PartKind.worksheet;
   if (type.endsWith("+xml") || type === "application/xml" || type === "text/xml") return PartKind.xml;
   if (type === "" && extension === "xml") return PartKind.xml;
-  if (/^(image|audio|video|font|model)\//.test(type) || MEDIA_EXTENSIONS.has(extension)) return PartKind.skip;
+  if (type.startsWith("font/") || FONT_EXTENSIONS.has(extension)) return PartKind.skip;
   if (type.includes("obfuscatedfont") || type.endsWith(".printersettings")) return PartKind.skip;
   if (type === "application/vnd.openxmlformats-package.digital-signature-origin") return PartKind.skip; // empty marker
   if (PACKAGE_EXTENSIONS.has(extension)) return PartKind.package;

@@ -1,6 +1,8 @@
 // Text of one Office XML part, in reading order: runs of a paragraph joined as they are, every
 // paragraph, cell, row and other text-bearing element ended by a separator so that numbers of
-// neighbouring fields never merge into one (or break one that the detectors should see).
+// neighbouring fields never merge into one (or break one that the detectors should see). Alt text
+// of drawings is read; an element that draws a picture stops the reading (the picture is unread).
+import { InspectionReason, UninspectableError } from "./reasons.ts";
 import type { TextBudget } from "./text-budget.ts";
 import type { XmlHandler } from "./xml-stream.ts";
 
@@ -12,6 +14,16 @@ const RUN_BREAKS: Readonly<Record<string, "\n" | "\t">> = { tab: "\t", ptab: "\t
 const BLOCKS = new Set(["p", "tr", "tc", "si", "row", "c", "comment", "txBody", "text", "item"]);
 /** Phonetic guides (furigana) repeat the text they annotate in another script: left out. */
 const SKIPPED = new Set(["rPh", "phoneticPr"]);
+/**
+ * Elements that draw a picture (DrawingML `a:blip` and `pic:pic`, VML `v:imagedata` and `v:image`),
+ * embedded or linked: its content cannot be read, so neither can the document.
+ */
+const PICTURES = new Set(["blip", "pic", "imagedata", "image"]);
+/** Drawing properties (`wp:docPr`, `p:cNvPr`, `xdr:cNvPr`) whose attributes hold alternative text. */
+const ALT_TEXT: Readonly<Record<string, readonly string[]>> = {
+  docPr: ["title", "descr"],
+  cNvPr: ["title", "descr"],
+};
 
 export interface OoxmlTextOptions {
   /** Attributes whose values are text too (pivot caches keep their values in `v`). */
@@ -39,9 +51,10 @@ export class OoxmlTextHandler implements XmlHandler {
       this.#skipDepth++;
       return;
     }
+    if (PICTURES.has(name)) throw new UninspectableError(InspectionReason.pictures);
     const runBreak = RUN_BREAKS[name];
     if (runBreak) this.#out.separate(runBreak);
-    for (const attribute of this.#attributeText) {
+    for (const attribute of [...this.#attributeText, ...(ALT_TEXT[name] ?? [])]) {
       const value = attributes[attribute];
       if (value !== undefined && value.trim() !== "") this.#field(value);
     }

@@ -1,6 +1,7 @@
 // The text of an Office package (DOCX, XLSX, PPTX and their macro and template variants): every XML
-// part is read, the main part first, sheets with their strings in place; pictures and fonts are
-// skipped; a package inside the package is read in turn; anything else makes the file uninspectable.
+// part is read, the main part first, sheets with their strings in place; fonts are skipped; a
+// package inside the package is read in turn; a picture, sound or video, or anything else that is
+// not XML, makes the file uninspectable (its content cannot be read: no OCR).
 import type { Deadline } from "./deadline.ts";
 import { MAX_PACKAGE_DEPTH } from "./limits.ts";
 import { openOoxmlPackage, PartKind, type OoxmlPackage } from "./ooxml-package.ts";
@@ -39,6 +40,8 @@ export async function readPackageText(
   const parts = entries.map((entry) => ({ entry, kind: pkg.kindOf(entry) }));
   if (parts.some(({ kind }) => kind === PartKind.opaque))
     throw new UninspectableError(InspectionReason.embedded);
+  if (parts.some(({ kind }) => kind === PartKind.picture))
+    throw new UninspectableError(InspectionReason.pictures);
 
   const strings = new SharedStrings(reading.out.maxChars);
   for (const { entry } of parts.filter(({ kind }) => kind === PartKind.sharedStrings)) {

@@ -1,5 +1,6 @@
 // Files for the inspection tests, built in memory from their published formats: no binary fixture
 // is committed. Not part of the public surface.
+import { constants as zlibConstants, deflateRawSync } from "node:zlib";
 import { strToU8, zipSync, type Zippable } from "fflate";
 
 const OPENXML = "application/vnd.openxmlformats-officedocument";
@@ -43,6 +44,41 @@ export function ooxmlPackage(
   return zipSync(files);
 }
 
+const WP = 'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"';
+const PIC = 'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"';
+const R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"';
+
+/**
+ * A DOCX body with one inline drawing (DrawingML, ECMA-376 Part 1 §20.4) whose `wp:docPr` has
+ * `altText` as its description: a picture (`a:blip` referencing `r:embed` or, linked, `r:link`), or a
+ * chart (no picture). Caption text follows the drawing.
+ */
+export function docxWithDrawing(
+  caption: string,
+  drawing: { kind: "picture" | "linkedPicture" | "chart"; altText?: string },
+  extra: ExtraParts = {},
+): Uint8Array {
+  const graphic =
+    drawing.kind === "chart"
+      ? '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/chart"><c:chart xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" r:id="rId9"/></a:graphicData>'
+      : '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic><pic:nvPicPr><pic:cNvPr id="0" name="image1.png"/><pic:cNvPicPr/></pic:nvPicPr>' +
+        `<pic:blipFill><a:blip ${drawing.kind === "picture" ? 'r:embed="rId9"' : 'r:link="rId9"'}/></pic:blipFill></pic:pic></a:graphicData>`;
+  const alt = drawing.altText === undefined ? "" : ` descr="${drawing.altText}"`;
+  const body =
+    `<w:p><w:r><w:drawing><wp:inline><wp:extent cx="100" cy="100"/><wp:docPr id="1" name="Drawing 1"${alt}/>` +
+    `<a:graphic>${graphic}</a:graphic></wp:inline></w:drawing></w:r></w:p>${wordParagraph(caption)}`;
+  return docx(
+    [],
+    {
+      parts: {
+        "word/document.xml": `${XML_DECL}<w:document ${W} ${WP} ${A} ${PIC} ${R}><w:body>${body}</w:body></w:document>`,
+        ...extra.parts,
+      },
+    },
+    extra.defaults ? { defaults: extra.defaults } : {},
+  );
+}
+
 /** A run per piece, so a number split over runs must be joined back. */
 const wordParagraph = (...runs: string[]): string =>
   `<w:p>${runs.map((run) => `<w:r><w:t xml:space="preserve">${run}</w:t></w:r>`).join("")}</w:p>`;
@@ -83,7 +119,16 @@ export function docx(
 /** A cell: a string goes to the shared strings, `{ inline }` stays in the cell, a number is a number. */
 export type CellValue = string | number | { inline: string } | { raw: string };
 
-export function xlsx(rows: CellValue[][], options: { unusedStrings?: string[] } = {}): Uint8Array {
+/** Parts added to a package, and content types by extension for them. */
+export interface ExtraParts {
+  parts?: Record<string, string | Uint8Array>;
+  defaults?: Record<string, string>;
+}
+
+export function xlsx(
+  rows: CellValue[][],
+  options: { unusedStrings?: string[] } & ExtraParts = {},
+): Uint8Array {
   const strings: string[] = [];
   const sheetRows = rows.map((cells, r) => {
     const xmlCells = cells.map((value, c) => {
@@ -107,19 +152,22 @@ export function xlsx(rows: CellValue[][], options: { unusedStrings?: string[] } 
         `${XML_DECL}<sst ${S} count="${allStrings.length}" uniqueCount="${allStrings.length}">` +
         allStrings.map((text) => `<si><t>${text}</t></si>`).join("") +
         "</sst>",
+      ...options.parts,
     },
     {
       "xl/workbook.xml": `${OPENXML}.spreadsheetml.sheet.main+xml`,
       "xl/worksheets/sheet1.xml": `${OPENXML}.spreadsheetml.worksheet+xml`,
       "xl/sharedStrings.xml": `${OPENXML}.spreadsheetml.sharedStrings+xml`,
     },
+    options.defaults ? { defaults: options.defaults } : {},
   );
 }
 
 /** A presentation whose slides are numbered as given (slide2 before slide10). */
-export function pptx(slides: Record<number, string>): Uint8Array {
-  const parts: Record<string, string> = {
+export function pptx(slides: Record<number, string>, extra: ExtraParts = {}): Uint8Array {
+  const parts: Record<string, string | Uint8Array> = {
     "ppt/presentation.xml": `${XML_DECL}<p:presentation ${P}/>`,
+    ...extra.parts,
   };
   const overrides: Record<string, string> = {
     "ppt/presentation.xml": `${OPENXML}.presentationml.presentation.main+xml`,
@@ -130,16 +178,66 @@ export function pptx(slides: Record<number, string>): Uint8Array {
       `<a:p><a:r><a:t>${text}</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>`;
     overrides[`ppt/slides/slide${number}.xml`] = `${OPENXML}.presentationml.slide+xml`;
   }
-  return ooxmlPackage(parts, overrides);
+  return ooxmlPackage(parts, overrides, extra.defaults ? { defaults: extra.defaults } : {});
+}
+
+/** A PDF object: a dictionary (or any value) as PDF syntax, or a stream with its dictionary entries. */
+export type PdfObject = string | { dict: string; stream: Uint8Array };
+
+/** Writes a PDF 1.4 file from its objects (numbered from 1, the first the catalog), offsets computed. */
+export function pdfFile(
+  objects: PdfObject[],
+  options: { trailer?: string; prefix?: string } = {},
+): Uint8Array {
+  const pieces: Buffer[] = [];
+  let length = 0;
+  const write = (piece: string | Uint8Array) => {
+    const bytes = typeof piece === "string" ? Buffer.from(piece, "latin1") : Buffer.from(piece);
+    pieces.push(bytes);
+    length += bytes.length;
+  };
+  write(`${options.prefix ?? ""}%PDF-1.4\n`);
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(length);
+    if (typeof body === "string") {
+      write(`${i + 1} 0 obj\n${body}\nendobj\n`);
+    } else {
+      write(`${i + 1} 0 obj\n<< ${body.dict} /Length ${body.stream.length} >>\nstream\n`);
+      write(body.stream);
+      write("\nendstream\nendobj\n");
+    }
+  });
+  const xref = length;
+  write(`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`);
+  write(offsets.map((offset) => `${String(offset).padStart(10, "0")} 00000 n \n`).join(""));
+  write(
+    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R${options.trailer ?? ""} >>\nstartxref\n${xref}\n%%EOF\n`,
+  );
+  return new Uint8Array(Buffer.concat(pieces));
+}
+
+export interface PdfOptions {
+  /** A standard security handler whose user password is not empty. */
+  encrypted?: boolean;
+  /** A predefined CMap for a Chinese CID font (STSong-Light, not embedded) instead of Helvetica. */
+  cmap?: string;
+  /** A 1x1 picture drawn on the page: an image XObject, an inline image, or an image mask. */
+  picture?: "xobject" | "inline" | "mask";
+  /** Annotation dictionaries on the page (PDF syntax); `EMBEDDED` stands for an embedded file stream. */
+  annotations?: string[];
+  /** A second page: one that draws nothing, or one that draws a filled path and no text. */
+  secondPage?: "blank" | "drawing";
+  /** Bytes before the `%PDF-` header (leading junk, as a polyglot has). */
+  prefix?: string;
 }
 
 /**
- * A one-page PDF 1.4 drawing `lines`, with the cross-reference offsets computed. The font is
- * Helvetica (a standard Type 1 font, not embedded), or with `cmap` a Chinese CID font (STSong-Light,
- * not embedded) whose text is UCS-2 through that predefined CMap (UniGB-UCS2-H, as Chinese PDFs
- * use). `encrypted` adds a standard security handler whose user password is not empty.
+ * A PDF 1.4 whose first page draws `lines`. The font is Helvetica (a standard Type 1 font, not
+ * embedded), or with `cmap` a Chinese CID font whose text is UCS-2 through that predefined CMap
+ * (UniGB-UCS2-H, as Chinese PDFs use).
  */
-export function pdf(lines: string[], options: { encrypted?: boolean; cmap?: string } = {}): Uint8Array {
+export function pdf(lines: string[], options: PdfOptions = {}): Uint8Array {
   const content = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL"];
   for (const line of lines) {
     const shown = options.cmap
@@ -148,40 +246,90 @@ export function pdf(lines: string[], options: { encrypted?: boolean; cmap?: stri
     content.push(`${shown} Tj T*`);
   }
   content.push("ET");
-  const stream = content.join("\n");
+  if (options.picture === "xobject") content.push("q 100 0 0 100 72 500 cm /Im1 Do Q");
+  if (options.picture === "mask") content.push("q 100 0 0 100 72 500 cm /Mask1 Do Q");
+  if (options.picture === "inline")
+    content.push("q 100 0 0 100 72 500 cm BI /W 1 /H 1 /CS /G /BPC 8 ID \x80 EI Q");
   const font = options.cmap
-    ? `<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-${options.cmap} /Encoding /${options.cmap} /DescendantFonts [6 0 R] >>`
+    ? `<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-${options.cmap} /Encoding /${options.cmap} /DescendantFonts [7 0 R] >>`
     : "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
-  const objects = [
+  const objects: PdfObject[] = [
     "<< /Type /Catalog /Pages 2 0 R >>",
-    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+    "", // the page tree, once the pages are known
+    "", // the first page, once its resources are known
     font,
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    { dict: "", stream: Buffer.from(content.join("\n"), "latin1") },
+    {
+      dict: "/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8",
+      stream: new Uint8Array([0x80]),
+    },
+    options.cmap
+      ? "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor 8 0 R >>"
+      : "null",
+    "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [0 -200 1000 900] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
+    {
+      dict: "/Type /XObject /Subtype /Image /Width 1 /Height 1 /ImageMask true /BitsPerComponent 1",
+      stream: new Uint8Array([0x80]),
+    },
+    { dict: "/Type /EmbeddedFile", stream: Buffer.from(`Card ${"4111111111111111"}\n`) },
   ];
-  if (options.cmap) {
-    objects.push(
-      "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor 7 0 R >>",
-      "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [0 -200 1000 900] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
-    );
+  const annotations = (options.annotations ?? []).map((annotation) =>
+    annotation.replaceAll("EMBEDDED", "10 0 R"),
+  );
+  const resources = "/Font << /F1 4 0 R >> /XObject << /Im1 6 0 R /Mask1 9 0 R >>";
+  objects[2] =
+    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << ${resources} >> /Contents 5 0 R` +
+    (annotations.length > 0 ? ` /Annots [${annotations.join(" ")}]` : "") +
+    " >>";
+  const kids = ["3 0 R"];
+  if (options.secondPage) {
+    const drawing = options.secondPage === "drawing" ? "0 0 1 rg 72 72 200 200 re f" : "q Q";
+    objects.push({ dict: "", stream: Buffer.from(drawing, "latin1") });
+    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${objects.length} 0 R >>`);
+    kids.push(`${objects.length} 0 R`);
   }
+  objects[1] = `<< /Type /Pages /Kids [${kids.join(" ")}] /Count ${kids.length} >>`;
   const hex = (bytes: number) => `<${"ab".repeat(bytes)}>`;
-  let trailerExtra = "";
+  let trailer = "";
   if (options.encrypted) {
     objects.push(`<< /Filter /Standard /V 1 /R 2 /O ${hex(32)} /U ${hex(32)} /P -4 >>`);
-    trailerExtra = ` /Encrypt ${objects.length} 0 R /ID [${hex(16)} ${hex(16)}]`;
+    trailer = ` /Encrypt ${objects.length} 0 R /ID [${hex(16)} ${hex(16)}]`;
   }
-  let out = "%PDF-1.4\n";
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  return pdfFile(objects, { trailer, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
+}
+
+/**
+ * A zlib stream (RFC 1950) that inflates to `mebibytes` MiB of zero bytes, about 1,000 times its
+ * size: one fully flushed deflate block of 1 MiB of zeros, repeated, then an empty final block.
+ */
+export function zerosDeflated(mebibytes: number): Uint8Array {
+  const block = deflateRawSync(Buffer.alloc(1024 * 1024), {
+    level: 9,
+    finishFlush: zlibConstants.Z_FULL_FLUSH,
   });
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  out += offsets.map((offset) => `${String(offset).padStart(10, "0")} 00000 n \n`).join("");
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R${trailerExtra} >>\nstartxref\n${xref}\n%%EOF\n`;
-  return new Uint8Array(Buffer.from(out, "latin1"));
+  const size = mebibytes * 1024 * 1024;
+  const adler = Buffer.alloc(4);
+  adler.writeUInt32BE((((size % 65521) << 16) | 1) >>> 0); // Adler-32 of `size` zeros
+  const finalBlock = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]); // stored, empty, last
+  return new Uint8Array(
+    Buffer.concat([Buffer.from([0x78, 0xda]), ...Array<Buffer>(mebibytes).fill(block), finalBlock, adler]),
+  );
+}
+
+/** A one-page PDF whose content stream is a Flate bomb: `mebibytes` MiB of NUL bytes (whitespace to a PDF lexer). */
+export function flateBombPdf(mebibytes: number): Uint8Array {
+  return pdfFile([
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+    { dict: "/Filter /FlateDecode", stream: zerosDeflated(mebibytes) },
+  ]);
+}
+
+/** A DOCX whose body nests `depth` elements, each in the one before (deflated to a few hundred KiB). */
+export function nestedDocx(depth: number): Uint8Array {
+  const xml = `${XML_DECL}<w:document ${W}><w:body>${"<w:p>".repeat(depth)}${"</w:p>".repeat(depth)}</w:body></w:document>`;
+  return docx([], { parts: { "word/document.xml": xml } });
 }
 
 /** The PNG signature and an IHDR chunk (1x1, RGBA): enough for file-type. */

@@ -1,8 +1,11 @@
 // Streams an XML part through saxes and hands its elements and text to a handler. A document type
 // declaration is refused outright (Office parts never have one), so no entity is ever defined,
 // expanded or fetched: no XXE, no billion laughs. saxes itself knows only the five XML entities.
+// Elements nested deeper than MAX_XML_DEPTH make the part corrupt: the parser's and the handlers'
+// stacks grow with the depth, and no Office part nests that deep.
 import { TextDecoder } from "node:util";
 import { SaxesParser } from "saxes";
+import { MAX_XML_DEPTH } from "./limits.ts";
 import { InspectionReason, UninspectableError } from "./reasons.ts";
 
 export interface XmlHandler {
@@ -15,13 +18,21 @@ export interface XmlHandler {
 export class XmlStream {
   readonly #parser = new SaxesParser<{ xmlns: false; position: false }>({ xmlns: false, position: false });
   #decoder: TextDecoder | null = null;
+  #depth = 0;
 
   constructor(handler: XmlHandler) {
     this.#parser.on("doctype", () => {
       throw new UninspectableError(InspectionReason.corrupt);
     });
+    // saxes reports a start tag once it is read whole; a self-closing one is closed at once.
+    this.#parser.on("opentagstart", () => {
+      if (++this.#depth > MAX_XML_DEPTH) throw new UninspectableError(InspectionReason.corrupt);
+    });
     this.#parser.on("opentag", (tag) => handler.open(localName(tag.name), tag.attributes));
-    this.#parser.on("closetag", (tag) => handler.close(localName(tag.name)));
+    this.#parser.on("closetag", (tag) => {
+      this.#depth--;
+      handler.close(localName(tag.name));
+    });
     this.#parser.on("text", (text) => handler.text(text));
     this.#parser.on("cdata", (text) => handler.text(text));
   }

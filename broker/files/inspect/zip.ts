@@ -1,11 +1,12 @@
 // Reads a zip archive held in memory: its central directory, and one entry at a time, inflated in
-// small steps with fflate so a zip bomb is stopped after a few MiB, not after it filled the heap.
+// small steps with fflate so a zip bomb is stopped after a few MiB, not after it filled the heap,
+// and handed on in slices so no single step keeps the event loop for long.
 // Format: PKWARE APPNOTE.TXT 6.3.10, sections 4.3.7 (local header), 4.3.12 (central directory),
 // 4.3.16 (end of central directory). ZIP64, multi-disk and encrypted archives are refused.
 import { crc32 } from "node:zlib";
 import { Inflate } from "fflate";
 import type { Deadline } from "./deadline.ts";
-import { INFLATE_STEP_BYTES, MAX_ZIP_ENTRIES } from "./limits.ts";
+import { INFLATE_OUTPUT_SLICE_BYTES, INFLATE_STEP_BYTES, MAX_ZIP_ENTRIES } from "./limits.ts";
 import { InspectionReason, UninspectableError } from "./reasons.ts";
 
 export interface ZipEntry {
@@ -36,6 +37,9 @@ const FLAG_ENCRYPTED = 0x0001;
 const FLAG_UTF8 = 0x0800;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
+
+/** The smallest compressed step (and the first): at deflate's ~1032x it inflates to ~256 KiB. */
+const MIN_INFLATE_STEP_BYTES = 256;
 
 const corrupt = (): UninspectableError => new UninspectableError(InspectionReason.corrupt);
 
@@ -92,14 +96,25 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
   return entries;
 }
 
+/** True when `bytes` end like a zip archive (an end-of-directory record), whatever they start with. */
+export function endsLikeZip(bytes: Uint8Array): boolean {
+  return endOfDirectory(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)) >= 0;
+}
+
 /** The end-of-directory record; it must end the file exactly (bytes after it would go unread). */
 function findEndOfDirectory(view: DataView): number {
+  const at = endOfDirectory(view);
+  if (at < 0) throw corrupt();
+  return at;
+}
+
+function endOfDirectory(view: DataView): number {
   const lowest = Math.max(0, view.byteLength - EOCD_SIZE - U16_MAX);
   for (let at = view.byteLength - EOCD_SIZE; at >= lowest; at--) {
     if (view.getUint32(at, true) !== EOCD_SIGNATURE) continue;
     if (at + EOCD_SIZE + view.getUint16(at + 20, true) === view.byteLength) return at;
   }
-  throw corrupt();
+  return -1;
 }
 
 function decodeName(raw: Uint8Array, flags: number): string {
@@ -109,7 +124,11 @@ function decodeName(raw: Uint8Array, flags: number): string {
 
 /**
  * Streams the entry's bytes to `onChunk`, checking the size it claims, its CRC-32 and the shared
- * expansion budget as it goes; gives the event loop a turn between steps.
+ * expansion budget as it goes. Compressed bytes are inflated at most `INFLATE_STEP_BYTES` at a time,
+ * fewer when they expand a lot (each step aims at `INFLATE_OUTPUT_SLICE_BYTES` of output at the
+ * ratio of the step before), and what they inflate to is handed on in slices of at most
+ * `INFLATE_OUTPUT_SLICE_BYTES`, with the event loop given a turn between slices: a step of a bomb
+ * is bounded in memory and in time.
  */
 export async function inflateEntry(
   bytes: Uint8Array,
@@ -122,28 +141,47 @@ export async function inflateEntry(
   const data = entryData(bytes, entry);
   let produced = 0;
   let crc = 0;
+  const pending: Uint8Array[] = [];
   const accept = (chunk: Uint8Array): void => {
     produced += chunk.length;
     budget.remaining -= chunk.length;
     if (produced > entry.size) throw corrupt(); // more than the directory said: a lie or a bomb
     if (budget.remaining < 0) throw new UninspectableError(InspectionReason.expandsTooMuch);
     crc = crc32(chunk, crc);
-    onChunk(chunk);
+    pending.push(chunk);
+  };
+  const handOn = async (): Promise<void> => {
+    for (const chunk of pending.splice(0)) {
+      for (let at = 0; at < chunk.length; at += INFLATE_OUTPUT_SLICE_BYTES) {
+        onChunk(chunk.subarray(at, Math.min(at + INFLATE_OUTPUT_SLICE_BYTES, chunk.length)));
+        await deadline.pace();
+      }
+    }
+    await deadline.pace();
   };
 
   if (entry.method === 0) {
     if (entry.compressedSize !== entry.size) throw corrupt();
     for (let at = 0; at < data.length; at += INFLATE_STEP_BYTES) {
       accept(data.subarray(at, Math.min(at + INFLATE_STEP_BYTES, data.length)));
-      await deadline.pace();
+      await handOn();
     }
   } else if (entry.method === 8) {
     const inflater = new Inflate((chunk) => accept(chunk));
-    for (let at = 0; at < data.length || at === 0; at += INFLATE_STEP_BYTES) {
-      const end = Math.min(at + INFLATE_STEP_BYTES, data.length);
+    let step = MIN_INFLATE_STEP_BYTES; // the ratio is not known yet: the first step assumes the worst
+    let at = 0;
+    do {
+      const end = Math.min(at + step, data.length);
+      const before = produced;
       pushStep(inflater, data.subarray(at, end), end === data.length);
-      await deadline.pace();
-    }
+      const ratio = (produced - before) / Math.max(1, end - at);
+      step = Math.max(
+        MIN_INFLATE_STEP_BYTES,
+        Math.min(INFLATE_STEP_BYTES, Math.floor(INFLATE_OUTPUT_SLICE_BYTES / ratio)),
+      );
+      at = end;
+      await handOn();
+    } while (at < data.length);
   } else {
     throw new UninspectableError(InspectionReason.unsupported);
   }
