@@ -92,14 +92,15 @@ export interface ChainedDecision extends NewDecision {
 
 /**
  * Records the decisions and the sticky flags they set, in one statement, so each decision and
- * its flag commit together or not at all. Returns the message ids recorded now; one missing was
- * recorded before (then nothing of it changed).
+ * its flag commit together or not at all. Returns the message ids recorded now, each with whether
+ * its decision set the sticky flag (false when a concurrent change had set it already); one
+ * missing was recorded before (then nothing of it changed).
  */
 export async function recordDecisions(
   db: Queryable,
   batch: readonly ChainedDecision[],
-): Promise<Set<string>> {
-  const { rows } = await db.query<{ message_id: string }>(
+): Promise<Map<string, { turned: boolean }>> {
+  const { rows } = await db.query<{ message_id: string; turned: boolean }>(
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::boolean[], $6::text[],
          $7::jsonb[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::int[],
@@ -123,7 +124,10 @@ export async function recordDecisions(
          AND i.message_id IN (SELECT message_id FROM inserted)
        RETURNING c.id
      )
-     SELECT message_id FROM inserted`,
+     SELECT ins.message_id,
+       EXISTS (SELECT 1 FROM sticky s JOIN input i ON i.conversation_id = s.id
+               WHERE i.message_id = ins.message_id) AS turned
+     FROM inserted ins`,
     [
       batch.map((b) => b.decision.id),
       batch.map((b) => b.decision.messageId),
@@ -143,5 +147,5 @@ export async function recordDecisions(
       batch.map((b) => b.link.hash),
     ],
   );
-  return new Set(rows.map((row) => row.message_id));
+  return new Map(rows.map((row) => [row.message_id, { turned: row.turned }]));
 }

@@ -232,11 +232,14 @@ export function createDecider(
       fresh.map((f, index) => ({ ...f.decided, link: links[index] as ChainLink })),
     );
     for (const { pending, decided } of fresh) {
-      if (inserted.has(decided.decision.messageId)) {
+      const recorded = inserted.get(decided.decision.messageId);
+      if (recorded) {
         pending.resolve({
           decision: decided.decision,
           input: decided.input,
-          turnedSensitive: decided.turnedSensitive,
+          // What the statement did, not what was read before it: a label set by a PATCH that
+          // committed meanwhile turned the conversation, and that change posts its own notice.
+          turnedSensitive: recorded.turned,
         });
         continue;
       }

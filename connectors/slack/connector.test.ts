@@ -192,6 +192,31 @@ describe("Slack connector against the fake Slack", () => {
     });
   });
 
+  test("a reply whose parent was deleted in Slack meanwhile is posted in the channel", async () => {
+    await withFake(async (fake) => {
+      const channel = fake.createChannel("gone-parent");
+      const connector = connect(fake);
+      const parent = await connector.send({
+        channel,
+        message: makeMessage(),
+        threadOf: null,
+        maybeSent: false,
+      });
+      await connector.delete!({ channel, target: parent.externalId, reason: "author", maybeSent: false });
+      const reply = makeMessage({ text: "a late reply" });
+      const { externalId } = await connector.send({
+        channel,
+        message: reply,
+        threadOf: parent.externalId,
+        maybeSent: false,
+      });
+      const [posted] = fake.messages(channel);
+      assert.equal(posted?.text, "a late reply");
+      assert.equal(posted.thread_ts, null);
+      assert.equal(externalId, `${channel}:${posted.ts}`);
+    });
+  });
+
   test("an unknown target is a permanent failure, before any call", async () => {
     await withFake(async (fake) => {
       const channel = fake.createChannel("targets");

@@ -124,18 +124,27 @@ export class SlackConnector implements Connector {
       if (found !== null) return found;
     }
     const tag = messageTag(message.id);
-    const answer = await this.#call(
-      "bot",
-      "chat.postMessage",
-      {
-        channel,
-        text: message.text,
-        ...(threadTs === null ? {} : { thread_ts: threadTs }),
-        username: message.sender.id,
-        metadata: metadataOf(tag),
-      },
-      signal,
-    );
+    const post = (thread: string | null) =>
+      this.#call(
+        "bot",
+        "chat.postMessage",
+        {
+          channel,
+          text: message.text,
+          ...(thread === null ? {} : { thread_ts: thread }),
+          username: message.sender.id,
+          metadata: metadataOf(tag),
+        },
+        signal,
+      );
+    let answer: SlackAnswer;
+    try {
+      answer = await post(threadTs);
+    } catch (err) {
+      // The parent was deleted in Slack meanwhile: the reply still belongs in the channel.
+      if (threadTs === null || !hasSlackError(err, "thread_not_found")) throw err;
+      answer = await post(null);
+    }
     return { externalId: this.#postedId(answer, channel) };
   }
 
