@@ -1,6 +1,6 @@
 // Where the machine's CPU time went during a run: /proc/stat for the whole machine (including the
-// hypervisor's steal), /proc/<pid>/stat for this process, PostgreSQL's processes and nats-server.
-// Read-only; on a system without /proc every figure is NaN.
+// hypervisor's steal), /proc/<pid>/stat for this process, the broker child processes, PostgreSQL's
+// processes and nats-server. Read-only; on a system without /proc every figure is NaN.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -12,7 +12,7 @@ export interface CpuSnapshot {
   processes: Map<number, { group: CpuGroup; ticks: number }>;
 }
 
-export type CpuGroup = "this process" | "PostgreSQL" | "nats-server" | "other";
+export type CpuGroup = "this process" | "brokers" | "PostgreSQL" | "nats-server" | "other";
 
 export interface CpuShare {
   /** Cores' worth of busy time over the interval (2.00 = two cores busy all the time). */
@@ -54,14 +54,15 @@ function machineTicks(): CpuSnapshot["machine"] {
   }
 }
 
-function groupOf(pid: number, comm: string): CpuGroup {
+function groupOf(pid: number, comm: string, brokerPids: ReadonlySet<number>): CpuGroup {
   if (pid === process.pid) return "this process";
+  if (brokerPids.has(pid)) return "brokers";
   if (comm === "postgres" || comm.startsWith("postgres")) return "PostgreSQL";
   if (comm === "nats-server") return "nats-server";
   return "other";
 }
 
-function processTicks(): CpuSnapshot["processes"] {
+function processTicks(brokerPids: ReadonlySet<number>): CpuSnapshot["processes"] {
   const processes: CpuSnapshot["processes"] = new Map();
   let entries: string[];
   try {
@@ -80,7 +81,7 @@ function processTicks(): CpuSnapshot["processes"] {
       // utime and stime are fields 14 and 15 of the line: 12th and 13th after comm.
       const ticks = Number(fields[11]) + Number(fields[12]);
       const pid = Number(name);
-      processes.set(pid, { group: groupOf(pid, comm), ticks });
+      processes.set(pid, { group: groupOf(pid, comm, brokerPids), ticks });
     } catch {
       // The process ended between readdir and read.
     }
@@ -88,25 +89,33 @@ function processTicks(): CpuSnapshot["processes"] {
   return processes;
 }
 
-export function cpuSnapshot(): CpuSnapshot {
-  return { at: performance.now(), machine: machineTicks(), processes: processTicks() };
+/** `brokerPids`: the broker child processes, counted as their own group. */
+export function cpuSnapshot(brokerPids: Iterable<number> = []): CpuSnapshot {
+  return { at: performance.now(), machine: machineTicks(), processes: processTicks(new Set(brokerPids)) };
 }
 
 /**
  * CPU use between two snapshots. A process that ended in between is lost from its group (its time
- * is only in the machine total), so _other_ is what the machine spent beyond the three named groups:
+ * is only in the machine total), so _other_ is what the machine spent beyond the named groups:
  * other processes, ended ones, and kernel work such as interrupts.
  */
 export function cpuShare(start: CpuSnapshot, end: CpuSnapshot): CpuShare {
   const seconds = (end.at - start.at) / 1000;
   const hz = clockTicks();
   const cores = (ticks: number) => ticks / hz / seconds;
-  const ticks: Record<CpuGroup, number> = { "this process": 0, PostgreSQL: 0, "nats-server": 0, other: 0 };
+  const ticks: Record<CpuGroup, number> = {
+    "this process": 0,
+    brokers: 0,
+    PostgreSQL: 0,
+    "nats-server": 0,
+    other: 0,
+  };
   for (const [pid, now] of end.processes) {
     ticks[now.group] += now.ticks - (start.processes.get(pid)?.ticks ?? 0);
   }
   const groups: Record<CpuGroup, number> = {
     "this process": cores(ticks["this process"]),
+    brokers: cores(ticks.brokers),
     PostgreSQL: cores(ticks.PostgreSQL),
     "nats-server": cores(ticks["nats-server"]),
     other: cores(ticks.other),
@@ -115,7 +124,7 @@ export function cpuShare(start: CpuSnapshot, end: CpuSnapshot): CpuShare {
     return { machineBusyCores: Number.NaN, stealCores: Number.NaN, iowaitCores: Number.NaN, cores: groups };
   }
   const machineBusyCores = cores(end.machine.busy - start.machine.busy);
-  const named = groups["this process"] + groups.PostgreSQL + groups["nats-server"];
+  const named = groups["this process"] + groups.brokers + groups.PostgreSQL + groups["nats-server"];
   return {
     machineBusyCores,
     stealCores: cores(end.machine.steal - start.machine.steal),

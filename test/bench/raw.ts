@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
 import { createTestDatabase, natsUrl } from "../helpers/services.ts";
-import { MiB, randomText, runLanes } from "./util.ts";
+import { ignoreClosingErrors, MiB, randomText, runLanes } from "./util.ts";
 
 export interface JetStreamResult {
   label: string;
@@ -106,6 +106,7 @@ export interface PostgresSettings {
  */
 export async function benchPostgres(settings: PostgresSettings): Promise<PostgresResult> {
   const db = await createTestDatabase();
+  ignoreClosingErrors(db);
   try {
     const client = await db.pool.connect();
     try {

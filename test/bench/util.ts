@@ -1,6 +1,7 @@
 // Small helpers shared by the benchmark parts: settings from the environment, percentiles,
 // bounded concurrency, number formatting and Markdown tables.
 import { randomBytes } from "node:crypto";
+import type { TestDatabase } from "../helpers/services.ts";
 
 /** An integer of at least `min` from the environment, or the default. */
 export function envInt(name: string, fallback: number, min = 1): number {
@@ -183,4 +184,21 @@ export function markdownTable(columns: readonly Column[], rows: readonly (readon
     })
     .join(" | ")} |`;
   return [line(cells[0] as string[]), rule, ...cells.slice(1).map(line)].join("\n");
+}
+
+/** A right-aligned (numbers) or left-aligned column. */
+export const R = (title: string): Column => ({ title, align: "right" });
+export const L = (title: string): Column => ({ title });
+
+/** Bytes as whole MiB; "n/a" when unknown. */
+export function mib(bytes: number | undefined): string {
+  return bytes === undefined ? "n/a" : num(bytes / MiB, 0);
+}
+
+/**
+ * `drop()` ends the pool, whose clients close in the background, then forces the database away: a
+ * client still closing gets "terminating connection" (57P01), which must not crash the bench.
+ */
+export function ignoreClosingErrors(db: TestDatabase): void {
+  db.pool.on("error", () => undefined);
 }
