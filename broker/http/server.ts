@@ -124,8 +124,13 @@ function toProblem(error: FastifyError | ProblemError): ProblemError {
   return new ProblemError(ProblemType.internal);
 }
 
-/** PostgreSQL or NATS unreachable or timing out: the client should retry. */
-function isUnavailable(error: Error): boolean {
+/**
+ * PostgreSQL or NATS unreachable or timing out: the client should retry. The cause chain counts
+ * too: during a NATS failover the error says "jetstream is not enabled", its cause "no responders".
+ */
+function isUnavailable(error: Error, depth = 0): boolean {
+  const cause = (error as { cause?: unknown }).cause;
+  if (depth < 5 && cause instanceof Error && isUnavailable(cause, depth + 1)) return true;
   const code = (error as { code?: string }).code ?? "";
   return (
     [
