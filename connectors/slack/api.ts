@@ -1,6 +1,7 @@
 // One Slack Web API call: a JSON POST with the token as a bearer, under a timeout, its failure mapped
 // to the connector errors. Contract: https://docs.slack.dev/apis/web-api/ (JSON bodies, {ok, error}),
 // 429 + Retry-After in seconds: https://docs.slack.dev/apis/web-api/rate-limits
+import { CallDeadline, readBodyCapped } from "../http.ts";
 import { ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
 import { SlackErrorClass, SlackPermanentError, classifySlackError, slackErrorCode } from "./errors.ts";
 
@@ -29,35 +30,6 @@ export interface SlackApiOptions {
 export const DEFAULT_RETRY_AFTER_MS = 1000;
 /** A history page of 200 messages with blocks stays far below this; more is not an answer we read. */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
-
-/** One abort signal for a call: the caller's signal or our timeout, whichever comes first. */
-export class CallDeadline {
-  readonly #controller = new AbortController();
-  readonly #timer: ReturnType<typeof setTimeout>;
-  readonly #caller: AbortSignal | undefined;
-  readonly #onCallerAbort = (): void => this.#controller.abort(this.#caller?.reason);
-  timedOut = false;
-
-  constructor(timeoutMs: number, caller: AbortSignal | undefined) {
-    this.#caller = caller;
-    this.#timer = setTimeout(() => {
-      this.timedOut = true;
-      this.#controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
-    }, timeoutMs);
-    if (caller?.aborted === true) this.#onCallerAbort();
-    else caller?.addEventListener("abort", this.#onCallerAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  // By hand rather than AbortSignal.timeout so the timer and listener go as soon as the call ends.
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#caller?.removeEventListener("abort", this.#onCallerAbort);
-  }
-}
 
 /**
  * Calls Web API `method` with `args` as its body (JSON unless `encoding` says form). Resolves with
@@ -132,7 +104,7 @@ async function readAnswer(
 
   let body: unknown;
   try {
-    body = JSON.parse(await readCapped(response, MAX_ANSWER_BYTES));
+    body = JSON.parse(await readBodyCapped(response, MAX_ANSWER_BYTES));
   } catch (err) {
     if (deadline.timedOut || signal?.aborted === true) {
       throw failedRequest(method, timeoutMs, deadline, signal, err);
@@ -204,23 +176,4 @@ export function failedRequest(
 export function retryAfterMsFrom(header: string | null): number {
   if (header === null || !/^\s*\d{1,9}\s*$/.test(header)) return DEFAULT_RETRY_AFTER_MS;
   return Number(header.trim()) * 1000;
-}
-
-/** Reads at most about `maxBytes`, so a hostile endpoint cannot make us buffer gigabytes. */
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (total < maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      total += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
 }

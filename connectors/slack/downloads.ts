@@ -6,7 +6,8 @@
 // it answers 200 with its HTML sign-in page (https://github.com/nlink-jp/scli/releases/tag/v1.7.2).
 import { ConnectorPermanentError, ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
 import type { InboundFile } from "../types.ts";
-import { CallDeadline, failedRequest, retryAfterMsFrom } from "./api.ts";
+import { CallDeadline } from "../http.ts";
+import { failedRequest, retryAfterMsFrom } from "./api.ts";
 import type { SlackApiOptions } from "./api.ts";
 import { SlackPermanentError } from "./errors.ts";
 import { uploadTimeoutMs, uploadUrlFrom } from "./uploads.ts";

@@ -9,7 +9,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConnectorPermanentError, ConnectorRateLimitedError, ConnectorTransientError } from "../errors.ts";
 import type { SendResult, UploadRequest } from "../types.ts";
-import { CallDeadline, SlackBodyEncoding, failedRequest, retryAfterMsFrom } from "./api.ts";
+import { CallDeadline } from "../http.ts";
+import { SlackBodyEncoding, failedRequest, retryAfterMsFrom } from "./api.ts";
 import type { SlackAnswer, SlackApiOptions } from "./api.ts";
 import type { SlackSelf } from "./events.ts";
 import { encodeExternalId, encodeFileExternalId, isSlackId, isSlackTs } from "./ids.ts";

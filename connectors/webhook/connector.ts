@@ -14,7 +14,8 @@ import type {
 } from "../types.ts";
 import type { Binding, Message } from "../../policies/model.ts";
 import type { WebhookConfig } from "./config.ts";
-import { externalIdFrom, parseRetryAfterMs, readBodyCapped, redactedSnippet } from "./response.ts";
+import { CallDeadline, readBodyCapped } from "../http.ts";
+import { externalIdFrom, parseRetryAfterMs, redactedSnippet } from "./response.ts";
 import { signWebhookPayload } from "./sign.ts";
 
 export const WEBHOOK_KIND = "webhook";
@@ -32,39 +33,6 @@ const capabilities: ReadonlySet<Capability> = new Set([
 ]);
 /** A receiver of ours sets its own pace and answers 429 when it must. */
 const rateLimits: RateLimits = { perChannel: null, overall: null };
-
-/** One abort signal for a send: the caller's signal or our timeout, whichever comes first. */
-class SendDeadline {
-  readonly #controller = new AbortController();
-  readonly #timer: ReturnType<typeof setTimeout>;
-  readonly #caller: AbortSignal | undefined;
-  readonly #onCallerAbort = (): void => this.#controller.abort(this.#caller?.reason);
-  timedOut = false;
-
-  constructor(timeoutMs: number, caller: AbortSignal | undefined) {
-    this.#caller = caller;
-    this.#timer = setTimeout(() => {
-      this.timedOut = true;
-      this.#controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
-    }, timeoutMs);
-    if (caller?.aborted === true) this.#onCallerAbort();
-    else caller?.addEventListener("abort", this.#onCallerAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  get callerAborted(): boolean {
-    return this.#caller?.aborted === true && !this.timedOut;
-  }
-
-  // Done by hand rather than AbortSignal.any/timeout so the timer and listener go as soon as the send ends.
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#caller?.removeEventListener("abort", this.#onCallerAbort);
-  }
-}
 
 export class WebhookConnector implements Connector {
   readonly kind = WEBHOOK_KIND;
@@ -112,7 +80,7 @@ export class WebhookConnector implements Connector {
       this.#deps.now() / 1000,
       rawBody,
     );
-    const deadline = new SendDeadline(this.#config.timeoutMs, signal);
+    const deadline = new CallDeadline(this.#config.timeoutMs, signal);
     try {
       let response: Response;
       try {
@@ -188,7 +156,7 @@ export class WebhookConnector implements Connector {
     throw new ConnectorPermanentError(said, status);
   }
 
-  #failure(err: unknown, deadline: SendDeadline): ConnectorTransientError {
+  #failure(err: unknown, deadline: CallDeadline): ConnectorTransientError {
     if (deadline.timedOut) {
       return new ConnectorTransientError(
         `webhook POST to ${this.#origin} timed out after ${this.#config.timeoutMs} ms`,

@@ -26,26 +26,6 @@ export function parseRetryAfterMs(
   return Number.isFinite(at) ? Math.max(0, at - nowMs) : fallbackMs;
 }
 
-/** Reads at most about `maxBytes` of a body so a hostile receiver cannot make us buffer gigabytes. */
-export async function readBodyCapped(response: Response, maxBytes: number): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (total < maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      total += value.byteLength;
-    }
-  } finally {
-    // Releases the connection whether we stopped early or failed mid-read.
-    await reader.cancel().catch(() => undefined);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
-
 /** The receiver's `id` when it answered JSON with a usable string id, else null. */
 export function externalIdFrom(body: string): string | null {
   let parsed: unknown;
