@@ -51,15 +51,31 @@ export interface ChildBroker {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `watershed start` in a child process and resolves once it listens. */
-export async function startChildBroker(input: ConfigInput, label = "broker"): Promise<ChildBroker> {
+/**
+ * Starts `watershed start` in a child process and resolves once it listens. `nodeArgs` go before
+ * the script (e.g. `--cpu-prof`, which Node refuses in NODE_OPTIONS).
+ */
+export async function startChildBroker(
+  input: ConfigInput,
+  label = "broker",
+  nodeArgs: readonly string[] = [],
+): Promise<ChildBroker> {
   const dir = await mkdtemp(join(tmpdir(), "watershed-child-"));
   const configFile = join(dir, "watershed.yaml");
   await writeFile(configFile, stringify({ ...input, log: { level: "info" } }));
   const child = spawn(
     process.execPath,
     // As `npm start` runs it: a small young generation returns streamed buffers' memory sooner.
-    ["--max-semi-space-size=2", "--import", "tsx", "broker/cli/main.ts", "start", "--config", configFile],
+    [
+      ...nodeArgs,
+      "--max-semi-space-size=2",
+      "--import",
+      "tsx",
+      "broker/cli/main.ts",
+      "start",
+      "--config",
+      configFile,
+    ],
     {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
