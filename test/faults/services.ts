@@ -213,15 +213,24 @@ export async function startPrivateNats(options: PrivateNatsOptions = {}): Promis
     registry.delete(entry);
     throw new Error(`${(error as Error).message}\n${process_.log.text()}`, { cause: error });
   }
+  return serviceHandle({ url: `nats://127.0.0.1:${port}`, port, name }, process_, "SIGTERM", start, entry);
+}
+
+/** The handle of a started service; `stopSignal` is its clean shutdown. */
+function serviceHandle(
+  where: { url: string; port: number; name: string },
+  process_: Supervised,
+  stopSignal: NodeJS.Signals,
+  start: () => Promise<void>,
+  entry: Registered,
+): PrivateService {
   return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    name,
+    ...where,
     running: () => process_.running(),
-    stop: () => process_.signal("SIGTERM"),
+    stop: () => process_.signal(stopSignal),
     kill: () => process_.signal("SIGKILL"),
     async restart() {
-      await process_.signal("SIGTERM");
+      await process_.signal(stopSignal);
       await start();
     },
     async start() {
@@ -341,24 +350,6 @@ export async function startPrivatePostgres(options: { port?: number } = {}): Pro
       cause: error,
     });
   }
-  return {
-    url,
-    port,
-    name: "postgres",
-    running: () => process_.running(),
-    stop: () => process_.signal("SIGINT"),
-    kill: () => process_.signal("SIGKILL"),
-    async restart() {
-      await process_.signal("SIGINT");
-      await start();
-    },
-    async start() {
-      if (!process_.running()) await start();
-    },
-    output: () => process_.log.text(),
-    async destroy() {
-      registry.delete(entry);
-      await entry.destroy();
-    },
-  };
+  // SIGINT: PostgreSQL's fast shutdown (open sessions are ended).
+  return serviceHandle({ url, port, name: "postgres" }, process_, "SIGINT", start, entry);
 }
