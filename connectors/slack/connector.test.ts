@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { uuidv7 } from "uuidv7";
 import type { Message } from "../../policies/model.ts";
 import { startFakeSlack } from "../../test/fakes/slack/index.ts";
-import type { FakeSlack, FakeSlackOptions } from "../../test/fakes/slack/index.ts";
+import type { FakeSlack } from "../../test/fakes/slack/index.ts";
 import {
   Capability,
   ConnectorPermanentError,
@@ -18,6 +18,7 @@ import {
   slackConnector,
 } from "../index.ts";
 import type { Connector, InboundResult } from "../index.ts";
+import { methodsCalled, rejectsWith as rejectsLeaking, withFake } from "./test-support.ts";
 
 /** Short, so outage tests end quickly; the fake answers loopback calls in a few ms. */
 const TIMEOUT_MS = 300;
@@ -50,36 +51,13 @@ function connect(fake: FakeSlack, overrides: Record<string, unknown> = {}): Conn
   return slackConnector.create(config, { fetch: globalThis.fetch, now: Date.now });
 }
 
-async function withFake<T>(run: (fake: FakeSlack) => Promise<T>, options: FakeSlackOptions = {}): Promise<T> {
-  // Generous limits: these tests write several times per channel; the rate-limit test forces its 429s.
-  const fake = await startFakeSlack({ perChannelPerSecond: 1000, perChannelBurst: 1000, ...options });
-  try {
-    return await run(fake);
-  } finally {
-    await fake.close();
-  }
-}
-
-/** Awaits a rejection of `errorClass` whose message leaks neither a token nor the text. */
-async function rejectsWith<E extends Error>(
+/** Awaits a rejection of `errorClass` whose message leaks neither a secret nor the test's text. */
+function rejectsWith<E extends Error>(
   fake: FakeSlack,
   promise: Promise<unknown>,
   errorClass: new (...args: never[]) => E,
 ): Promise<E> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof errorClass, `expected ${errorClass.name}, got ${String(err)}`);
-    for (const secret of [fake.botToken, fake.adminToken, fake.signingSecret, "do-not-leak-51c2"]) {
-      assert.ok(!err.message.includes(secret), `a secret or the text leaked into: ${err.message}`);
-    }
-    return err;
-  }
-  return assert.fail(`expected ${errorClass.name}, but the call succeeded`);
-}
-
-function methodsCalled(fake: FakeSlack, method: string): number {
-  return fake.calls().filter((call) => call.method === method).length;
+  return rejectsLeaking(fake, promise, errorClass, ["do-not-leak-51c2"]);
 }
 
 describe("the Slack connector's static side", () => {

@@ -6,7 +6,6 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
-import { startFakeSlack } from "../../test/fakes/slack/index.ts";
 import type { FakeSlack } from "../../test/fakes/slack/index.ts";
 import {
   ConnectorPermanentError,
@@ -16,6 +15,7 @@ import {
 } from "../index.ts";
 import type { Connector, InboundEvent, InboundFile, InboundResult } from "../index.ts";
 import { MAX_DOWNLOAD_REDIRECTS } from "./downloads.ts";
+import { rejectsWith, withFake } from "./test-support.ts";
 
 const TIMEOUT_MS = 2000;
 const MiB = 1024 * 1024;
@@ -54,15 +54,6 @@ function connect(
     return options.intercept === undefined ? forward(input, init) : options.intercept(url, init, forward);
   };
   return { connector: slackConnector.create(config, { fetch, now: Date.now }), seen };
-}
-
-async function withFake<T>(run: (fake: FakeSlack) => Promise<T>): Promise<T> {
-  const fake = await startFakeSlack({ perChannelPerSecond: 1000, perChannelBurst: 1000 });
-  try {
-    return await run(fake);
-  } finally {
-    await fake.close();
-  }
 }
 
 /** What the events receiver got: each delivery's event id and what `inbound.handle` made of it. */
@@ -138,24 +129,6 @@ async function download(connector: Connector, file: InboundFile, signal?: AbortS
 
 function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** Awaits a rejection of `errorClass` whose message names no token. */
-async function rejectsWith<E extends Error>(
-  fake: FakeSlack,
-  promise: Promise<unknown>,
-  errorClass: new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof errorClass, `expected ${errorClass.name}, got ${String(err)}`);
-    for (const secret of [fake.botToken, fake.adminToken, fake.signingSecret]) {
-      assert.ok(!err.message.includes(secret), `a secret leaked into: ${err.message}`);
-    }
-    return err;
-  }
-  return assert.fail(`expected ${errorClass.name}, but the call succeeded`);
 }
 
 /** Shares `bytes` as a new user and returns the file the resulting inbound event names. */

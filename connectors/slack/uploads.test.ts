@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import { setTimeout } from "node:timers/promises";
-import { startFakeSlack } from "../../test/fakes/slack/index.ts";
 import type { FakeSlack, FakeSlackMessage } from "../../test/fakes/slack/index.ts";
 import {
   ConnectorPermanentError,
@@ -14,6 +13,7 @@ import {
 } from "../index.ts";
 import type { Connector, UploadRequest } from "../index.ts";
 import { uploadTimeoutMs, uploadUrlFrom } from "./uploads.ts";
+import { methodsCalled, rejectsWith as rejectsLeaking, withFake } from "./test-support.ts";
 
 /** Short, so outage tests end quickly; the fake answers loopback calls in a few ms. */
 const TIMEOUT_MS = 300;
@@ -37,16 +37,6 @@ function connect(fake: FakeSlack, intercept?: Intercept): Connector {
       ? forward
       : (input, init) => intercept(input instanceof Request ? input.url : String(input), init, forward);
   return slackConnector.create(config, { fetch, now: Date.now });
-}
-
-async function withFake<T>(run: (fake: FakeSlack) => Promise<T>): Promise<T> {
-  // Generous limits: some tests write several times per channel; the rate-limit test forces its 429.
-  const fake = await startFakeSlack({ perChannelPerSecond: 1000, perChannelBurst: 1000 });
-  try {
-    return await run(fake);
-  } finally {
-    await fake.close();
-  }
 }
 
 /** A file's bytes as the on-prem store would hand them over: a fresh iterable per `open()`. */
@@ -94,34 +84,6 @@ function fileUpload(channel: string, bytes: Buffer, overrides: Partial<UploadReq
   return uploadOf(channel, sourceOf(bytes), { size: bytes.byteLength, ...overrides });
 }
 
-/** Awaits a rejection of `errorClass` whose message leaks neither a token nor the comment. */
-async function rejectsWith<E extends Error>(
-  fake: FakeSlack,
-  promise: Promise<unknown>,
-  errorClass: new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof errorClass, `expected ${errorClass.name}, got ${String(err)}`);
-    for (const secret of [
-      fake.botToken,
-      fake.adminToken,
-      fake.signingSecret,
-      "do-not-leak-7f3a",
-      "/upload/v1/",
-    ]) {
-      assert.ok(!err.message.includes(secret), `a secret leaked into: ${err.message}`);
-    }
-    return err;
-  }
-  return assert.fail(`expected ${errorClass.name}, but the call succeeded`);
-}
-
-function methodsCalled(fake: FakeSlack, method: string): number {
-  return fake.calls().filter((call) => call.method === method).length;
-}
-
 /** The channel's messages that carry files. */
 function fileMessages(fake: FakeSlack, channel: string): FakeSlackMessage[] {
   return fake.messages(channel).filter((message) => message.files.length > 0);
@@ -133,6 +95,15 @@ function loseCompleteAnswer(fake: FakeSlack): Intercept {
     if (url.endsWith("/files.completeUploadExternal")) fake.setOutage("commit-then-timeout");
     return forward(url, init);
   };
+}
+
+/** Awaits a rejection of `errorClass` whose message leaks neither a secret nor the test's text. */
+function rejectsWith<E extends Error>(
+  fake: FakeSlack,
+  promise: Promise<unknown>,
+  errorClass: new (...args: never[]) => E,
+): Promise<E> {
+  return rejectsLeaking(fake, promise, errorClass, ["do-not-leak-7f3a", "/upload/v1/"]);
 }
 
 describe("uploadFile against the fake Slack", () => {
