@@ -2,6 +2,7 @@
 // spoken to over real HTTP. s3rver 3.7 lacks AbortMultipartUpload and ListMultipartUploads; this
 // helper answers those two from s3rver's own upload folders, so the cleanup of an aborted
 // multipart upload can be exercised and checked.
+import { S3Client } from "@aws-sdk/client-s3";
 import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
@@ -140,4 +141,21 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** The broker's `files` settings for this endpoint, or for the default NATS store when null. */
+export function filesSettings(s3: TestS3 | null) {
+  if (!s3) return {};
+  const { endpoint, region, bucket, accessKeyId, secretAccessKey } = s3;
+  return { store: "s3" as const, s3: { endpoint, region, bucket, accessKeyId, secretAccessKey } };
+}
+
+/** An AWS SDK client of this endpoint, for tests that look into the bucket; destroy it after. */
+export function s3Client(s3: TestS3): S3Client {
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
 }

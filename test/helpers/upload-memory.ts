@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Api } from "./api.ts";
 import { startChildBroker, testConfigInput, type ChildBroker } from "./broker.ts";
 import { createTestKeys } from "./keys.ts";
-import { startS3rver, type TestS3 } from "./s3.ts";
+import { filesSettings, startS3rver, type TestS3 } from "./s3.ts";
 import { createTestDatabase, deleteStreams, randomPrefix } from "./services.ts";
 
 /** The file stores a broker can keep bytes in (`files.store`). */
@@ -97,18 +97,7 @@ export async function uploadThroughBroker(options: UploadThroughBrokerOptions): 
         prefix,
         jwksFile: keys.jwksFile,
         overrides: {
-          files: s3
-            ? {
-                store: "s3",
-                s3: {
-                  endpoint: s3.endpoint,
-                  region: s3.region,
-                  bucket: s3.bucket,
-                  accessKeyId: s3.accessKeyId,
-                  secretAccessKey: s3.secretAccessKey,
-                },
-              }
-            : {},
+          files: filesSettings(s3),
         },
       }),
       `broker-${storeKind}`,

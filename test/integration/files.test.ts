@@ -4,15 +4,16 @@
 // upload leaves nothing; only members download, and only the stored bytes, checked.
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { filesBucketStream, openNatsObjectStore } from "../../broker/files/store/index.ts";
 import { waitUntil } from "../helpers/api.ts";
 import { makeCardCsv, makeDocx, makePdf, makePng, residentId } from "../helpers/documents.ts";
 import { blockPolicyFile, retractPolicyFile } from "../helpers/policies.ts";
-import { startS3rver, type TestS3 } from "../helpers/s3.ts";
+import { filesSettings, s3Client, startS3rver, type TestS3 } from "../helpers/s3.ts";
 import { natsUrl } from "../helpers/services.ts";
 import { startSlackSetup, type SlackSetup } from "../helpers/slack-broker.ts";
 
@@ -39,18 +40,7 @@ for (const storeKind of ["nats", "s3"] as const) {
       setup = await startSlackSetup({
         overrides: {
           policy: { file: await retractPolicyFile() },
-          files: s3
-            ? {
-                store: "s3",
-                s3: {
-                  endpoint: s3.endpoint,
-                  region: s3.region,
-                  bucket: s3.bucket,
-                  accessKeyId: s3.accessKeyId,
-                  secretAccessKey: s3.secretAccessKey,
-                },
-              }
-            : {},
+          files: filesSettings(s3),
         },
       });
     });
@@ -89,12 +79,7 @@ for (const storeKind of ["nats", "s3"] as const) {
     /** Objects in the store: chunks of the NATS bucket, or keys in the S3 bucket. */
     async function objectCount(): Promise<number> {
       if (s3) {
-        const client = new S3Client({
-          endpoint: s3.endpoint,
-          region: s3.region,
-          forcePathStyle: true,
-          credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        });
+        const client = s3Client(s3);
         const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
         client.destroy();
         return listed.KeyCount ?? 0;
@@ -232,19 +217,12 @@ for (const storeKind of ["nats", "s3"] as const) {
       const file = await uploaded(conversationId, "note.txt", bytes);
       const tampered = Buffer.from("tampered content, 32 bytes long!");
       if (s3) {
-        const client = new S3Client({
-          endpoint: s3.endpoint,
-          region: s3.region,
-          forcePathStyle: true,
-          credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        });
+        const client = s3Client(s3);
         await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: file.id, Body: tampered }));
         client.destroy();
       } else {
         const nc = await connect({ servers: natsUrl });
-        const { jetstream } = await import("@nats-io/jetstream");
         const store = await openNatsObjectStore({ js: jetstream(nc), prefix: setup.prefix, replicas: 1 });
-        const { Readable } = await import("node:stream");
         await store.put(file.id, Readable.from([tampered]));
         await store.close();
         await nc.close();
