@@ -309,3 +309,79 @@ describe("files under a policy that blocks", () => {
     assert.equal(clean.status, 201, "a clean file under the same policy is taken");
   });
 });
+
+describe("files that cannot be had, and downloads given up", () => {
+  let setup: SlackSetup;
+  const maxBytes = 4 * 1024 * 1024;
+
+  before(async () => {
+    setup = await startSlackSetup({ overrides: { files: { maxBytes } } });
+  });
+  after(async () => {
+    await setup?.close();
+  });
+
+  test("a Slack file over the limit does not lose its message: a placeholder keeps it on-prem", async () => {
+    const { slack, aliceSlack, api } = setup;
+    const { conversationId, channel } = await setup.boundConversation("too-big-from-slack");
+    const shared = await slack.shareFileAsUser(aliceSlack, channel, {
+      name: "export.bin",
+      bytes: Buffer.alloc(maxBytes + 1, 1),
+    });
+    assert.equal(shared.status, 200, "the event is taken, not refused");
+    await waitUntil(
+      async () =>
+        (
+          await api.request<{ sensitivity: { sensitive: boolean } }>(
+            "GET",
+            `/v1/conversations/${conversationId}`,
+          )
+        ).body.sensitivity.sensitive,
+      15_000,
+      "the conversation to turn sensitive",
+    );
+    const history = await api.request<{ messages: Array<{ attachments: string[] }> }>(
+      "GET",
+      `/v1/conversations/${conversationId}/messages`,
+    );
+    const [message] = history.body.messages;
+    assert.equal(message?.attachments.length, 1, "the message is kept, with its file named");
+    const info = await api.request<{ size: number; inspection: { inspectable: boolean; reason: string } }>(
+      "GET",
+      `/v1/files/${message.attachments[0]}/info`,
+    );
+    assert.deepEqual(info.body.inspection, {
+      inspectable: false,
+      reason: "could not be brought in from the cloud",
+    });
+  });
+
+  test("a download the client gives up on releases the store's stream", async () => {
+    const { api } = setup;
+    const { conversationId } = await setup.boundConversation("given-up");
+    const upload = await fetch(`${api.baseUrl}/v1/conversations/${conversationId}/files?name=big.bin`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${api.token}`, "content-type": "application/octet-stream" },
+      body: Buffer.alloc(3 * 1024 * 1024, 9),
+    });
+    const { id } = (await upload.json()) as { id: string };
+    const nc = await connect({ servers: natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const consumers = async () => (await jsm.consumers.list(filesBucketStream(setup.prefix)).next()).length;
+      for (let i = 0; i < 5; i++) {
+        const abort = new AbortController();
+        const response = await fetch(`${api.baseUrl}/v1/files/${id}`, {
+          headers: { authorization: `Bearer ${api.token}` },
+          signal: abort.signal,
+        });
+        const reader = response.body?.getReader();
+        await reader?.read();
+        abort.abort();
+      }
+      await waitUntil(async () => (await consumers()) === 0, 10_000, "the store's readers to be released");
+    } finally {
+      await nc.close();
+    }
+  });
+});
