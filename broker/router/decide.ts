@@ -115,13 +115,16 @@ export interface Decided {
   turnedSensitive: boolean;
 }
 
+/** A decision not recorded yet: whether it turns its conversation is known only once recorded. */
+type FreshDecision = Omit<Decided, "turnedSensitive"> & NewDecision;
+
 /** The decision for one message, before it is recorded. */
 function decideOne(
   policy: Policy,
   message: Message,
   conversation: Conversation | null,
   files: readonly FileInput[],
-): Decided & NewDecision {
+): FreshDecision {
   let verdict: Verdict;
   let input: EvaluationInput | null = null;
   let sticky = false;
@@ -152,7 +155,6 @@ function decideOne(
   return {
     decision,
     input,
-    turnedSensitive: sticky,
     stickyReason: sticky ? (verdict.reason ?? verdict.rules.join(", ")) : null,
   };
 }
@@ -210,7 +212,7 @@ export function createDecider(
       selectChainHeads(pool, [...new Set(batch.map((p) => partitionOfMessage(p.message)))]),
       selectFilesForPolicy(pool, [...new Set(batch.flatMap((p) => p.message.attachments))]),
     ]);
-    const fresh: Array<{ pending: Pending; decided: Decided & NewDecision }> = [];
+    const fresh: Array<{ pending: Pending; decided: FreshDecision }> = [];
     for (const [index, pending] of batch.entries()) {
       const context = contexts[index] as (typeof contexts)[number];
       if (context.recorded) {
