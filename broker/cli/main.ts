@@ -2,7 +2,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
-import { startBroker } from "../app.ts";
 import { mintDevToken } from "../auth/index.ts";
 import { ConfigError, envTable, loadConfig, type Config } from "../config/index.ts";
 import { migrate } from "../db/migrate.ts";
@@ -40,6 +39,9 @@ program
   .description("run the broker (migrates the database and creates the streams first)")
   .option("-c, --config <file>", "config file (default: $WATERSHED_CONFIG or watershed.example.yaml)")
   .action(async (options: { config?: string }) => {
+    // Loaded here: the broker pulls in every worker, store and connector, which the other
+    // commands (classify on a stream of lines, policy tools) should not pay for in memory.
+    const { startBroker } = await import("../app.ts");
     const broker = await startBroker(await config(options.config));
     const shutdown = () => {
       void broker.close().then(() => process.exit(0));
