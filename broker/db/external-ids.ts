@@ -15,12 +15,29 @@ export interface ExternalIdRow {
 
 /** Records that `messageId` is in the cloud (or came from it); the first record stands. */
 export async function insertExternalId(db: Queryable, row: ExternalIdRow): Promise<void> {
-  await db.query(
-    `INSERT INTO external_ids (message_id, conversation_id, connector, external_id, kind)
-     VALUES ($1::uuid, $2::uuid, $3::text, $4::text, $5::text)
-     ON CONFLICT (message_id, connector) DO NOTHING`,
-    [row.messageId, row.conversationId, row.connector, row.externalId, row.kind],
-  );
+  await insertExternalIds(db, [row]);
+}
+
+/**
+ * Records many in one statement (the relay gathers its partitions' records through a batcher).
+ * Always resolves one `undefined` per row, in order, as a batcher expects.
+ */
+export async function insertExternalIds(db: Queryable, rows: readonly ExternalIdRow[]): Promise<undefined[]> {
+  if (rows.length > 0) {
+    await db.query(
+      `INSERT INTO external_ids (message_id, conversation_id, connector, external_id, kind)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (message_id, connector) DO NOTHING`,
+      [
+        rows.map((r) => r.messageId),
+        rows.map((r) => r.conversationId),
+        rows.map((r) => r.connector),
+        rows.map((r) => r.externalId),
+        rows.map((r) => r.kind),
+      ],
+    );
+  }
+  return rows.map(() => undefined);
 }
 
 /**

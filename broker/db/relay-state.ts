@@ -1,4 +1,4 @@
-// What the relay reads before sending one message, in one round trip.
+// What the relay reads before sending a message: for many messages in one round trip.
 import type pg from "pg";
 import type { Binding, Message } from "../../policies/model.ts";
 
@@ -18,35 +18,55 @@ export interface RelayState {
   targetZone: string | null;
 }
 
-export async function selectRelayState(db: Queryable, message: Message): Promise<RelayState | null> {
-  const { rows } = await db.query<{
-    sensitive: boolean;
-    bindings: Binding[];
-    delivered_to: string[];
-    thread_of: Record<string, string> | null;
-    target: Record<string, string> | null;
-    target_zone: string | null;
-  }>(
+interface RelayStateRow {
+  sensitive: boolean | null;
+  bindings: Binding[] | null;
+  delivered_to: string[];
+  thread_of: Record<string, string> | null;
+  target: Record<string, string> | null;
+  target_zone: string | null;
+}
+
+/**
+ * The relay state of many messages in one statement, one answer per message in their order; null
+ * for a message whose conversation is not known. Callers go through a batcher (broker/db/batcher.ts).
+ */
+export async function selectRelayStates(
+  db: Queryable,
+  messages: readonly Message[],
+): Promise<Array<RelayState | null>> {
+  if (messages.length === 0) return [];
+  const { rows } = await db.query<RelayStateRow>(
     `SELECT c.sensitive, c.bindings,
-       ARRAY(SELECT connector FROM external_ids WHERE message_id = $2::uuid) AS delivered_to,
+       ARRAY(SELECT connector FROM external_ids WHERE message_id = t.message_id) AS delivered_to,
        (SELECT jsonb_object_agg(connector, external_id) FROM external_ids
-         WHERE message_id = $3::uuid AND kind = 'message') AS thread_of,
+         WHERE message_id = t.reply_to AND kind = 'message') AS thread_of,
        (SELECT jsonb_object_agg(connector, external_id) FROM external_ids
-         WHERE message_id = $4::uuid AND kind = 'message') AS target,
-       (SELECT zone FROM routing_decisions WHERE message_id = $4::uuid) AS target_zone
-     FROM conversations c WHERE c.id = $1::uuid`,
-    [message.conversationId, message.id, message.replyTo, message.targetId],
+         WHERE message_id = t.target_id AND kind = 'message') AS target,
+       (SELECT zone FROM routing_decisions WHERE message_id = t.target_id) AS target_zone
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[])
+       WITH ORDINALITY AS t(conversation_id, message_id, reply_to, target_id, ord)
+     LEFT JOIN conversations c ON c.id = t.conversation_id
+     ORDER BY t.ord`,
+    [
+      messages.map((m) => m.conversationId),
+      messages.map((m) => m.id),
+      messages.map((m) => m.replyTo),
+      messages.map((m) => m.targetId),
+    ],
   );
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    sensitive: row.sensitive,
-    bindings: row.bindings,
-    deliveredTo: row.delivered_to,
-    threadOf: row.thread_of ?? {},
-    target: row.target ?? {},
-    targetZone: row.target_zone,
-  };
+  return rows.map((row) =>
+    row.sensitive === null || row.bindings === null
+      ? null
+      : {
+          sensitive: row.sensitive,
+          bindings: row.bindings,
+          deliveredTo: row.delivered_to,
+          threadOf: row.thread_of ?? {},
+          target: row.target ?? {},
+          targetZone: row.target_zone,
+        },
+  );
 }
 
 /** A conversation's cloud channels, for a reclassification. */

@@ -2,6 +2,9 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type pg from "pg";
 import type { Connector } from "../../connectors/index.ts";
+import type { Message } from "../../policies/model.ts";
+import type { ExternalIdRow } from "../db/external-ids.ts";
+import type { RelayState } from "../db/relay-state.ts";
 import type { ObjectStore } from "../files/types.ts";
 import type { Topology } from "../nats/topology.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -29,4 +32,8 @@ export interface RelayDeps {
 export interface RelayContext extends RelayDeps {
   limiter: RateLimiter;
   attempts: Attempts;
+  /** A message's relay state, read with the other partitions' in one statement. */
+  relayState: (message: Message) => Promise<RelayState | null>;
+  /** Records a cloud id, written with the other partitions' in one statement. */
+  recordExternalId: (row: ExternalIdRow) => Promise<void>;
 }

@@ -7,8 +7,9 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { Connector } from "../../connectors/index.ts";
 import { redact, redactionIsComplete } from "../../policies/index.ts";
 import type { Message } from "../../policies/model.ts";
-import { insertExternalId } from "../db/external-ids.ts";
-import { selectRelayState, type RelayState } from "../db/relay-state.ts";
+import { createBatcher } from "../db/batcher.ts";
+import { insertExternalIds } from "../db/external-ids.ts";
+import { selectRelayStates, type RelayState } from "../db/relay-state.ts";
 import { redriveHeader } from "../dlq/index.ts";
 import { decode, encode, RelayEntry, type DeadLetter, type RoutedEnvelope } from "../nats/envelope.ts";
 import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
@@ -26,7 +27,13 @@ import { keepingAlive } from "./wait.ts";
 export function startRelay(deps: RelayDeps): ConsumerLoops {
   const { topo } = deps;
   const names = Array.from({ length: topo.partitions }, (_, p) => topo.relayConsumer(p));
-  const relay: RelayContext = { ...deps, limiter: createRateLimiter(), attempts: createAttempts() };
+  const relay: RelayContext = {
+    ...deps,
+    limiter: createRateLimiter(),
+    attempts: createAttempts(),
+    relayState: createBatcher((messages) => selectRelayStates(deps.pool, messages)),
+    recordExternalId: createBatcher((rows) => insertExternalIds(deps.pool, rows)),
+  };
   return runConsumerLoops(
     deps.js,
     topo.streams.relay,
@@ -73,7 +80,7 @@ async function relayRouted(
   const { message, decision } = envelope;
   const { log } = relay;
   // Fail closed: relay only what was decided for the cloud and whose conversation is still normal.
-  const state = await selectRelayState(relay.pool, message);
+  const state = await relay.relayState(message);
   if (decision.zone !== "cloud" || state === null || state.sensitive) {
     log.info(
       { messageId: message.id, conversationId: message.conversationId },
@@ -114,7 +121,7 @@ async function relayRouted(
         await deadLetter(relay, connector, envelope, { ...uploaded, seq: msg.seq });
         continue;
       }
-      await insertExternalId(relay.pool, {
+      await relay.recordExternalId({
         messageId: message.id,
         conversationId: message.conversationId,
         connector: connector.kind,
@@ -154,7 +161,7 @@ async function relayRouted(
       await deadLetter(relay, connector, envelope, { ...outcome, seq: msg.seq });
       continue;
     }
-    await insertExternalId(relay.pool, {
+    await relay.recordExternalId({
       messageId: message.id,
       conversationId: message.conversationId,
       connector: connector.kind,
@@ -204,7 +211,7 @@ async function recordLandedSends(
       continue;
     }
     if (outcome.value === null) continue;
-    await insertExternalId(relay.pool, {
+    await relay.recordExternalId({
       messageId: message.id,
       conversationId: message.conversationId,
       connector: connector.kind,
