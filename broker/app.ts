@@ -12,6 +12,7 @@ import { connectNats } from "./nats/connection.ts";
 import type { ConsumerLoops } from "./nats/ordered-consumer.ts";
 import { ensureTopology, topology } from "./nats/topology.ts";
 import { startPolicyRuntime } from "./policy/runtime.ts";
+import { ingressDeps } from "./ingress/accept.ts";
 import { startRelay } from "./relay/worker.ts";
 import { startRouter } from "./router/router.ts";
 import { startStoreWorker, type StoreWorker } from "./store/worker.ts";
@@ -103,6 +104,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
         startRelay({
           pool,
           js: nats.js,
+          nc: nats.nc,
           topo,
           connectors,
           maxAttempts: config.relay.maxAttempts,
@@ -132,7 +134,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       pool,
       connectors,
       files,
-      ingress: { pool, js: nats.js, topo, maxTextBytes: config.limits.maxTextBytes },
+      ingress: ingressDeps({ pool, js: nats.js, topo, maxTextBytes: config.limits.maxTextBytes }),
       maxPageSize: config.limits.maxPageSize,
       policies,
       policy: policies.active,

@@ -120,18 +120,26 @@ export async function markSensitiveByAttributes(db: Queryable, id: string, reaso
   );
 }
 
-/** Whether the conversation exists and `principalId` is one of its members: for every accepted message. */
-export async function selectMembership(
+/** Whether the conversation exists and the principal is one of its members. */
+export type Membership = "member" | "not-member" | "no-conversation";
+
+/**
+ * Many membership checks in one statement, one answer per check in order: intake checks every
+ * message's sender, and the requests in flight share a round trip through a batcher.
+ */
+export async function selectMemberships(
   db: Queryable,
-  conversationId: string,
-  principalId: string,
-): Promise<"member" | "not-member" | "no-conversation"> {
-  const { rows } = await db.query<{ member: boolean }>(
-    "SELECT $2::text = ANY(members) AS member FROM conversations WHERE id = $1::uuid",
-    [conversationId, principalId],
+  checks: ReadonlyArray<{ conversationId: string; principalId: string }>,
+): Promise<Membership[]> {
+  if (checks.length === 0) return [];
+  const { rows } = await db.query<{ member: boolean | null }>(
+    `SELECT t.principal_id = ANY(c.members) AS member
+     FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS t(conversation_id, principal_id, ord)
+     LEFT JOIN conversations c ON c.id = t.conversation_id
+     ORDER BY t.ord`,
+    [checks.map((c) => c.conversationId), checks.map((c) => c.principalId)],
   );
-  const row = rows[0];
-  return row === undefined ? "no-conversation" : row.member ? "member" : "not-member";
+  return rows.map((row) => (row.member === null ? "no-conversation" : row.member ? "member" : "not-member"));
 }
 
 /** The live sticky flag alone (false for a conversation that does not exist). */

@@ -8,7 +8,8 @@ import { uuidv7 } from "uuidv7";
 import { Message, type MessageKind } from "../../policies/model.ts";
 import type { Principal } from "../auth/index.ts";
 import { claimClientMessageId } from "../db/client-ids.ts";
-import { selectMembership } from "../db/conversations.ts";
+import { createBatcher } from "../db/batcher.ts";
+import { selectMemberships, type Membership } from "../db/conversations.ts";
 import { selectFileConversations } from "../db/files.ts";
 import { selectMessageOwners } from "../db/messages.ts";
 import { ProblemError, ProblemType } from "../http/problems.ts";
@@ -21,6 +22,12 @@ export interface IngressDeps {
   js: JetStreamClient;
   topo: Topology;
   maxTextBytes: number;
+  /** Whether the sender is a member, checked with the other requests in flight in one statement. */
+  membership: (check: { conversationId: string; principalId: string }) => Promise<Membership>;
+}
+
+export function ingressDeps(deps: Omit<IngressDeps, "membership">): IngressDeps {
+  return { ...deps, membership: createBatcher((checks) => selectMemberships(deps.pool, checks)) };
 }
 
 export interface MessageRequest {
@@ -114,7 +121,7 @@ export async function acceptMessage(
     );
   }
   // Not the whole conversation: a member list can be long, and this runs for every message.
-  const membership = await selectMembership(deps.pool, conversationId, sender.id);
+  const membership = await deps.membership({ conversationId, principalId: sender.id });
   if (membership === "no-conversation") throw new ProblemError(ProblemType.conversationNotFound);
   if (membership === "not-member" && !options.inbound) throw new ProblemError(ProblemType.notMember);
   // An inbound event's targets come from the id mapping, already limited to this conversation.

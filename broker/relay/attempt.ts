@@ -1,5 +1,5 @@
 // One call to a connector under the rate limits, and what its failure means for the message.
-import type { JsMsg } from "@nats-io/jetstream";
+import type { Delivery } from "../nats/pull.ts";
 import {
   ConnectorPermanentError,
   ConnectorRateLimitedError,
@@ -29,7 +29,7 @@ export type AttemptOutcome<T> =
 export async function attempt<T>(
   relay: RelayContext,
   connector: Connector,
-  at: { key: string; channel: string; msg: JsMsg; stopping: AbortSignal },
+  at: { key: string; channel: string; msg: Delivery; stopping: AbortSignal },
   call: (maybeSent: boolean) => Promise<T>,
 ): Promise<AttemptOutcome<T>> {
   const { msg } = at;

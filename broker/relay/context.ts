@@ -1,5 +1,6 @@
 // What the relay's steps share: its dependencies, rate limits and failure counts.
 import type { JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import type { Connector } from "../../connectors/index.ts";
 import type { Message } from "../../policies/model.ts";
@@ -15,6 +16,7 @@ import type { RateLimiter } from "./rate-limiter.ts";
 export interface RelayDeps {
   pool: pg.Pool;
   js: JetStreamClient;
+  nc: NatsConnection;
   topo: Topology;
   connectors: readonly Connector[];
   maxAttempts: number;

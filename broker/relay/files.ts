@@ -1,7 +1,7 @@
 // Relaying a message that shares files: each file is uploaded through the connector's file API,
 // the message's text going with the first, and each upload is recorded before the next starts, so
 // a retry uploads only what is missing. The message's cloud id is the first upload's.
-import type { JsMsg } from "@nats-io/jetstream";
+import type { Delivery } from "../nats/pull.ts";
 import { Capability, type Connector } from "../../connectors/index.ts";
 import type { Message } from "../../policies/model.ts";
 import { isSensitive } from "../db/conversations.ts";
@@ -13,7 +13,7 @@ import type { RelayContext } from "./context.ts";
 export interface FileRelayAt {
   channel: string;
   threadOf: string | null;
-  msg: JsMsg;
+  msg: Delivery;
   stopping: AbortSignal;
 }
 

@@ -49,7 +49,8 @@ test("a 429 blocks that channel only, for its Retry-After", () => {
   assert.equal(limiter.reserve("slack", slackLike, "C2"), 0);
   time.advance(2000);
   // The 429 said the cloud's bucket is empty; the call held back used the first token since.
-  assert.ok(limiter.reserve("slack", slackLike, "C1") <= 2 * jitterMarginMs);
+  // (+1: the debt is rounded up to whole milliseconds after floating-point sums.)
+  assert.ok(limiter.reserve("slack", slackLike, "C1") <= 2 * jitterMarginMs + 1);
   time.advance(3000);
   assert.equal(limiter.reserve("slack", slackLike, "C1"), 0, "a full bucket again");
 });

@@ -1,7 +1,7 @@
 // A conversation turned sensitive: its cloud channels get one notice that it continues on-prem,
 // and when the deciding policy asked to retract, what the conversation has in the cloud (relayed
 // messages and ones written there) is deleted first.
-import type { JsMsg } from "@nats-io/jetstream";
+import type { Delivery } from "../nats/pull.ts";
 import { Capability, type Connector } from "../../connectors/index.ts";
 import {
   insertNotice,
@@ -21,7 +21,7 @@ type Reclassified = ReclassifiedEnvelope["reclassified"];
 export async function handleReclassified(
   relay: RelayContext,
   reclassified: Reclassified,
-  msg: JsMsg,
+  msg: Delivery,
   stopping: AbortSignal,
 ): Promise<"done" | "retry"> {
   const bindings = await selectBindings(relay.pool, reclassified.conversationId);
@@ -43,7 +43,7 @@ export async function handleReclassified(
 
 interface At {
   channel: string;
-  msg: JsMsg;
+  msg: Delivery;
   stopping: AbortSignal;
 }
 
@@ -55,7 +55,7 @@ interface At {
 async function retract(
   relay: RelayContext,
   reclassified: Reclassified,
-  at: { channelOf: (kind: string) => string; msg: JsMsg; stopping: AbortSignal },
+  at: { channelOf: (kind: string) => string; msg: Delivery; stopping: AbortSignal },
 ): Promise<"done" | "retry"> {
   const items = await selectRetractable(relay.pool, reclassified.conversationId);
   let retracted = 0;
@@ -102,7 +102,7 @@ async function retract(
 async function retractFiles(
   relay: RelayContext,
   reclassified: Reclassified,
-  at: { channelOf: (kind: string) => string; msg: JsMsg; stopping: AbortSignal },
+  at: { channelOf: (kind: string) => string; msg: Delivery; stopping: AbortSignal },
 ): Promise<number | "retry"> {
   let deleted = 0;
   for (const item of await selectRetractableFiles(relay.pool, reclassified.conversationId)) {

@@ -1,5 +1,5 @@
 // Waiting inside a relay handler: for a rate-limit token, or for nothing at all once stopping.
-import type { JsMsg } from "@nats-io/jetstream";
+import type { Delivery } from "../nats/pull.ts";
 
 /** Resolves true after `ms`, or false as soon as `stopping` aborts. */
 export async function waitFor(ms: number, stopping: AbortSignal): Promise<boolean> {
@@ -22,7 +22,7 @@ export async function waitFor(ms: number, stopping: AbortSignal): Promise<boolea
  * pages, a long retraction); without this, another process would get the message meanwhile and
  * could send it a second time, or pass it and break the conversation's order.
  */
-export async function keepingAlive<T>(msg: JsMsg, ackWaitMs: number, work: () => Promise<T>): Promise<T> {
+export async function keepingAlive<T>(msg: Delivery, ackWaitMs: number, work: () => Promise<T>): Promise<T> {
   const heartbeat = setInterval(() => msg.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
   try {
     return await work();

@@ -3,7 +3,7 @@
 // turned sensitive after a message was routed never has anything more relayed. A reclassification
 // entry posts the "continues on-prem" notice and, when the policy asked, retracts what the
 // conversation has in the cloud.
-import type { JsMsg } from "@nats-io/jetstream";
+import type { Delivery } from "../nats/pull.ts";
 import type { Connector } from "../../connectors/index.ts";
 import { redact, redactionIsComplete } from "../../policies/index.ts";
 import type { Message } from "../../policies/model.ts";
@@ -35,7 +35,7 @@ export function startRelay(deps: RelayDeps): ConsumerLoops {
     recordExternalId: createBatcher((rows) => insertExternalIds(deps.pool, rows)),
   };
   return runConsumerLoops(
-    deps.js,
+    deps.nc,
     topo.streams.relay,
     names,
     (msg, stopping) => keepingAlive(msg, deps.ackWaitMs, () => relayOne(relay, msg, stopping)),
@@ -43,7 +43,7 @@ export function startRelay(deps: RelayDeps): ConsumerLoops {
   );
 }
 
-async function relayOne(relay: RelayContext, msg: JsMsg, stopping: AbortSignal): Promise<void> {
+async function relayOne(relay: RelayContext, msg: Delivery, stopping: AbortSignal): Promise<void> {
   let entry: RelayEntry;
   try {
     entry = decode(RelayEntry, msg.data);
@@ -74,7 +74,7 @@ async function relayOne(relay: RelayContext, msg: JsMsg, stopping: AbortSignal):
 async function relayRouted(
   relay: RelayContext,
   envelope: RoutedEnvelope,
-  msg: JsMsg,
+  msg: Delivery,
   stopping: AbortSignal,
 ): Promise<"done" | "retry"> {
   const { message, decision } = envelope;
@@ -181,7 +181,7 @@ async function recordLandedSends(
   relay: RelayContext,
   envelope: RoutedEnvelope,
   state: RelayState,
-  msg: JsMsg,
+  msg: Delivery,
   stopping: AbortSignal,
 ): Promise<"done" | "retry"> {
   const { message } = envelope;

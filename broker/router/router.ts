@@ -1,6 +1,6 @@
 // The router: INGRESS -> decision -> ONPREM (every message) and RELAY (normal only) -> ack.
 // Nothing is acknowledged before the decision, the sticky flag and both publishes are durable.
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import type { EvaluationInput, Policy } from "../../policies/index.ts";
@@ -9,6 +9,7 @@ import { insertShadowDifference } from "../db/shadow.ts";
 import { decode, encode, IngressEnvelope, type RoutedEnvelope } from "../nats/envelope.ts";
 import { publishReclassified } from "../nats/reclassified.ts";
 import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
+import type { Delivery } from "../nats/pull.ts";
 import { partitionOf, type Topology } from "../nats/topology.ts";
 import { contextFrom, counters, inSpan, traceHeaders } from "../telemetry/index.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -31,7 +32,7 @@ export function startRouter(deps: RouterDeps): ConsumerLoops {
   const names = Array.from({ length: topo.partitions }, (_, p) => topo.routerConsumer(p));
   const decider = createDecider(deps.pool, deps.policy, topo.partitions);
   return runConsumerLoops(
-    deps.js,
+    deps.nc,
     topo.streams.ingress,
     names,
     (msg) => routeOne(deps, decider, msg),
@@ -39,7 +40,7 @@ export function startRouter(deps: RouterDeps): ConsumerLoops {
   );
 }
 
-async function routeOne(deps: RouterDeps, decider: Decider, msg: JsMsg): Promise<void> {
+async function routeOne(deps: RouterDeps, decider: Decider, msg: Delivery): Promise<void> {
   const { js, topo, log } = deps;
   let envelope: IngressEnvelope;
   try {
