@@ -45,7 +45,7 @@ class PulledMessage implements Delivery {
 
   constructor(
     private readonly msg: Msg,
-    private readonly reply: string,
+    reply: string,
   ) {
     const parsed = parseAckSubject(reply);
     this.seq = parsed.seq;
@@ -171,9 +171,13 @@ export function createPuller(nc: NatsConnection, stream: string, consumer: strin
         const timer = setTimeout(() => finish("lost"), expiresMs + lostPullGraceMs);
         stopping.addEventListener("abort", onAbort, { once: true });
         waiter = finish;
-        nc.publish(pullSubject, JSON.stringify({ batch: 1, expires: nanos(expiresMs) }), {
-          reply: `${inbox}.${pullNumber}`,
-        });
+        try {
+          nc.publish(pullSubject, JSON.stringify({ batch: 1, expires: nanos(expiresMs) }), {
+            reply: `${inbox}.${pullNumber}`,
+          });
+        } catch (error) {
+          finish(error as Error); // the connection is closed or draining
+        }
       });
       if (outcome instanceof Error) throw outcome;
       if (outcome === "lost") {

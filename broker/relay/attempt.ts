@@ -1,14 +1,14 @@
 // One call to a connector under the rate limits, and what its failure means for the message.
-import type { Delivery } from "../nats/pull.ts";
 import {
   ConnectorPermanentError,
   ConnectorRateLimitedError,
   ConnectorTransientError,
   type Connector,
 } from "../../connectors/index.ts";
+import { redriveHeader } from "../dlq/index.ts";
+import type { Delivery } from "../nats/pull.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { RelayContext } from "./context.ts";
-import { redriveHeader } from "../dlq/index.ts";
 import { waitFor } from "./wait.ts";
 
 /** A Retry-After longer than this is treated as this: the message must not sit for hours. */

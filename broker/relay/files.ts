@@ -1,12 +1,12 @@
 // Relaying a message that shares files: each file is uploaded through the connector's file API,
 // the message's text going with the first, and each upload is recorded before the next starts, so
 // a retry uploads only what is missing. The message's cloud id is the first upload's.
-import type { Delivery } from "../nats/pull.ts";
 import { Capability, type Connector } from "../../connectors/index.ts";
 import type { Message } from "../../policies/model.ts";
 import { isSensitive } from "../db/conversations.ts";
 import { insertFileExternalId, selectFiles, selectUploadedFiles } from "../db/files.ts";
 import { objectBytes } from "../files/bytes.ts";
+import type { Delivery } from "../nats/pull.ts";
 import { attempt, type AttemptOutcome } from "./attempt.ts";
 import type { RelayContext } from "./context.ts";
 

@@ -1,7 +1,6 @@
 // A conversation turned sensitive: its cloud channels get one notice that it continues on-prem,
 // and when the deciding policy asked to retract, what the conversation has in the cloud (relayed
 // messages and ones written there) is deleted first.
-import type { Delivery } from "../nats/pull.ts";
 import { Capability, type Connector } from "../../connectors/index.ts";
 import {
   insertNotice,
@@ -13,6 +12,7 @@ import {
 import { markFileRetracted, selectRetractableFiles } from "../db/files.ts";
 import { selectBindings } from "../db/relay-state.ts";
 import type { ReclassifiedEnvelope } from "../nats/envelope.ts";
+import type { Delivery } from "../nats/pull.ts";
 import { attempt } from "./attempt.ts";
 import type { RelayContext } from "./context.ts";
 

@@ -3,7 +3,6 @@
 // turned sensitive after a message was routed never has anything more relayed. A reclassification
 // entry posts the "continues on-prem" notice and, when the policy asked, retracts what the
 // conversation has in the cloud.
-import type { Delivery } from "../nats/pull.ts";
 import type { Connector } from "../../connectors/index.ts";
 import { redact, redactionIsComplete } from "../../policies/index.ts";
 import type { Message } from "../../policies/model.ts";
@@ -14,6 +13,7 @@ import { redriveHeader } from "../dlq/index.ts";
 import { decode, encode, RelayEntry, type DeadLetter, type RoutedEnvelope } from "../nats/envelope.ts";
 import { runConsumerLoops, type ConsumerLoops } from "../nats/ordered-consumer.ts";
 import { partitionOf } from "../nats/topology.ts";
+import type { Delivery } from "../nats/pull.ts";
 import { contextFrom, counters, inSpan } from "../telemetry/index.ts";
 import { attempt } from "./attempt.ts";
 import { createAttempts } from "./attempts.ts";
