@@ -4,6 +4,7 @@
 // Each loop asks for the next message only once it has finished with the last one, so no pull
 // request stands open against a consumer that cannot deliver while its message is unacknowledged
 // (broker/nats/pull.ts makes the pulls).
+import { setMaxListeners } from "node:events";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../telemetry/log.ts";
 import { createPuller, type Delivery, type Puller } from "./pull.ts";
@@ -31,6 +32,9 @@ export function runConsumerLoops(
 ): ConsumerLoops {
   let stopping = false;
   const abort = new AbortController();
+  // Every waiting pull and every handler's wait listens on this one signal (and stops listening
+  // when done): more than Node's default of ten at once is expected, not a leak.
+  setMaxListeners(0, abort.signal);
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
       const done = () => {

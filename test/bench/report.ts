@@ -666,9 +666,11 @@ function memorySection(report: Report, s: Settings, asked: boolean): string[] {
     "so the broker works steadily rather than a stream filling up), normal messages posted to the fake Slack.",
     "Every second the bench reads the broker's `VmRSS` and `VmHWM` (the kernel's high-water mark) from",
     "`/proc/<pid>/status`, and how far the messages got from the streams (the store consumer's ack floor on",
-    "ONPREM, what left the RELAY work queue). Publishing stops after " +
-      (m.maxPublishMs > 0 ? `${num(m.maxPublishMs / 60_000)} minutes` : "no time limit") +
-      " (`BENCH_MEMORY_MAX_MINUTES`) whatever the count, so the whole bench keeps to its time.",
+    "ONPREM, what left the RELAY work queue). " +
+      (m.maxPublishMs > 0
+        ? `Publishing stops after ${num(m.maxPublishMs / 60_000)} minutes (\`BENCH_MEMORY_MAX_MINUTES\`) ` +
+          "whatever the count, so the whole bench keeps to its time."
+        : "Publishing has no time limit in this run (`BENCH_MEMORY_MAX_MINUTES=0`): every message asked for is sent."),
     "",
   ];
   if (!asked) return [...out, "Not asked for in this run (`BENCH_PARTS`).", ""];
