@@ -106,3 +106,21 @@ test("a refunded reservation is as if it never was", () => {
     "the same wait again, not twice it",
   );
 });
+
+test("the first call of a full bucket restarts the refill when it is answered, not when it was reserved", () => {
+  const time = clock();
+  const limiter = createRateLimiter(time.now);
+  const tenPerSecond = { overall: null, perChannel: { perSecond: 10, burst: 5 } };
+  assert.equal(limiter.reserve("slack", tenPerSecond, "C1"), 0);
+  // The first call took 300 ms to be answered (a new connection on a busy machine): the cloud's
+  // bucket may have started only just now, so those 300 ms must not count as refill.
+  time.advance(300);
+  limiter.answered("slack", tenPerSecond, "C1");
+  const waits = Array.from({ length: 5 }, () => limiter.reserve("slack", tenPerSecond, "C1"));
+  assert.deepEqual(waits.slice(0, 4), [0, 0, 0, 0]);
+  assert.ok(waits[4] !== undefined && waits[4] >= 100, `the sixth call waits ${waits[4]} ms`);
+  // Later answers from a bucket that was not full change nothing.
+  time.advance(1000);
+  limiter.answered("slack", tenPerSecond, "C1");
+  assert.equal(limiter.reserve("slack", tenPerSecond, "C1"), 0, "refilled meanwhile");
+});

@@ -7,6 +7,8 @@ interface Bucket {
   updatedAt: number;
   /** No call before this time (a 429 said so). */
   blockedUntil: number;
+  /** A call was taken from the full bucket and not answered yet (see `answered`). */
+  startPending?: boolean;
 }
 
 export interface RateLimiter {
@@ -19,14 +21,19 @@ export interface RateLimiter {
   refund(connector: string, limits: RateLimits, channel: string, reservedWaitMs: number): void;
   /** The cloud answered 429: nothing more to `channel` until `retryAfterMs` from now. */
   block(connector: string, channel: string, retryAfterMs: number): void;
+  /**
+   * A call on `channel` was answered (or failed). When it was the first from a full bucket, the
+   * cloud's bucket started when it arrived, somewhere between our reservation and now, so ours
+   * counts its refill from now: a first call slowed on its way (a new connection, a busy machine)
+   * must not let the calls after it reach the cloud early.
+   */
+  answered(connector: string, limits: RateLimits, channel: string): void;
 }
 
 /**
- * Added to every wait for a token: the cloud's bucket starts when our first call arrives, and a
- * later call that travels faster than the first would otherwise reach it a little early. 25 ms
- * was not enough on a machine whose cores were all busy (the first calls of a burst, opening
- * connections, reached the fake Slack late enough for a later call to be refused): 50 ms costs a
- * channel limited to one post a second 5 % of its rate.
+ * Added to every wait for a token: a later call that travels faster than an earlier one would
+ * otherwise reach the cloud's bucket a little early. 50 ms (it was 25) for a machine whose cores
+ * are all busy; it costs a channel limited to one post a second 5 % of its rate.
  */
 export const jitterMarginMs = 50;
 
@@ -51,6 +58,7 @@ export function createRateLimiter(now: () => number = Date.now): RateLimiter {
       return Math.max(0, blocked - at);
     }
     const b = bucket(key, limit, at);
+    if (b.tokens >= limit.burst) b.startPending = true;
     b.tokens -= 1;
     // A call that must wait waits the margin too, and the bucket counts it as spent then.
     if (b.tokens < 0) b.tokens -= (jitterMarginMs / 1000) * limit.perSecond;
@@ -75,6 +83,19 @@ export function createRateLimiter(now: () => number = Date.now): RateLimiter {
       };
       giveBack(connector, limits.overall);
       giveBack(`${connector}\u0000${channel}`, limits.perChannel);
+    },
+    answered(connector, limits, channel) {
+      const at = now();
+      for (const [key, limit] of [
+        [connector, limits.overall],
+        [`${connector}\u0000${channel}`, limits.perChannel],
+      ] as const) {
+        const b = limit === null ? undefined : buckets.get(key);
+        if (!b?.startPending) continue;
+        // No refill for the time the first call was on its way: ours restarts with the cloud's.
+        b.updatedAt = Math.max(b.updatedAt, at);
+        b.startPending = false;
+      }
     },
     block(connector, channel, retryAfterMs) {
       const key = `${connector}\u0000${channel}`;
