@@ -41,6 +41,15 @@ export async function insertExternalIds(db: Queryable, rows: readonly ExternalId
 }
 
 /**
+ * The rows of one cloud id, found by `external_ids_reverse` before anything else is checked: with
+ * `kind = 'message'` or the conversation beside them, PostgreSQL could prefer the partial index
+ * `external_ids_conversation` and read every relayed message of the conversation (74 ms per
+ * lookup once 75,000 were relayed, and growing).
+ */
+const sameCloudId = `SELECT message_id, kind, conversation_id, created_at, retract_started_at
+  FROM external_ids WHERE connector = $1::text AND external_id = $2::text`;
+
+/**
  * Our message for a cloud message id in one conversation (messages only, not the edits or
  * reactions aimed at it): an event never reaches into another conversation's messages.
  */
@@ -51,9 +60,8 @@ export async function selectMessageIdByExternalId(
   conversationId: string,
 ): Promise<string | null> {
   const { rows } = await db.query<{ message_id: string }>(
-    `SELECT message_id FROM external_ids
-     WHERE connector = $1::text AND external_id = $2::text AND kind = 'message'
-       AND conversation_id = $3::uuid
+    `WITH same_id AS MATERIALIZED (${sameCloudId})
+     SELECT message_id FROM same_id WHERE kind = 'message' AND conversation_id = $3::uuid
      ORDER BY created_at LIMIT 1`,
     [connector, externalId, conversationId],
   );
@@ -89,9 +97,8 @@ export async function markRetracting(db: Queryable, messageId: string, connector
 /** Whether we are deleting or deleted this cloud message ourselves, so its delete event is our echo. */
 export async function isRetracted(db: Queryable, connector: string, externalId: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `SELECT 1 FROM external_ids
-     WHERE connector = $1::text AND external_id = $2::text AND kind = 'message'
-       AND retract_started_at IS NOT NULL`,
+    `WITH same_id AS MATERIALIZED (${sameCloudId})
+     SELECT 1 FROM same_id WHERE kind = 'message' AND retract_started_at IS NOT NULL`,
     [connector, externalId],
   );
   return (rowCount ?? 0) > 0;

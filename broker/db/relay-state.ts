@@ -30,6 +30,11 @@ interface RelayStateRow {
 /**
  * The relay state of many messages in one statement, one answer per message in their order; null
  * for a message whose conversation is not known. Callers go through a batcher (broker/db/batcher.ts).
+ *
+ * `kind = 'message'` is a FILTER of the aggregate, not a WHERE condition: in the WHERE clause it
+ * let PostgreSQL AND the primary key with the partial index `external_ids_conversation` (which
+ * holds every relayed message) and read that whole index for each message, so the relay slowed
+ * down as it relayed (50/s instead of 200/s after 240,000 messages in the 1M-message bench).
  */
 export async function selectRelayStates(
   db: Queryable,
@@ -39,10 +44,10 @@ export async function selectRelayStates(
   const { rows } = await db.query<RelayStateRow>(
     `SELECT c.sensitive, c.bindings,
        ARRAY(SELECT connector FROM external_ids WHERE message_id = t.message_id) AS delivered_to,
-       (SELECT jsonb_object_agg(connector, external_id) FROM external_ids
-         WHERE message_id = t.reply_to AND kind = 'message') AS thread_of,
-       (SELECT jsonb_object_agg(connector, external_id) FROM external_ids
-         WHERE message_id = t.target_id AND kind = 'message') AS target,
+       (SELECT jsonb_object_agg(connector, external_id) FILTER (WHERE kind = 'message') FROM external_ids
+         WHERE message_id = t.reply_to) AS thread_of,
+       (SELECT jsonb_object_agg(connector, external_id) FILTER (WHERE kind = 'message') FROM external_ids
+         WHERE message_id = t.target_id) AS target,
        (SELECT zone FROM routing_decisions WHERE message_id = t.target_id) AS target_zone
      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[])
        WITH ORDINALITY AS t(conversation_id, message_id, reply_to, target_id, ord)
