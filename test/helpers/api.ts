@@ -53,6 +53,17 @@ export class Api {
     return response.body.id;
   }
 
+  /** The conversation's live sticky flag, as `GET /v1/conversations/{id}` reports it. */
+  async isSensitive(conversationId: string): Promise<boolean> {
+    const response = await this.request<{ sensitivity: { sensitive: boolean } }>(
+      "GET",
+      `/v1/conversations/${conversationId}`,
+    );
+    if (response.status !== 200)
+      throw new Error(`get conversation: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body.sensitivity.sensitive;
+  }
+
   async post(conversationId: string, body: Record<string, unknown>): Promise<string> {
     const response = await this.request<{ id: string }>(
       "POST",

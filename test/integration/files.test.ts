@@ -68,14 +68,6 @@ for (const storeKind of ["nats", "s3"] as const) {
       return response.body;
     }
 
-    async function isSensitive(conversationId: string): Promise<boolean> {
-      const conversation = await setup.api.request<{ sensitivity: { sensitive: boolean } }>(
-        "GET",
-        `/v1/conversations/${conversationId}`,
-      );
-      return conversation.body.sensitivity.sensitive;
-    }
-
     /** Objects in the store: chunks of the NATS bucket, or keys in the S3 bucket. */
     async function objectCount(): Promise<number> {
       if (s3) {
@@ -139,7 +131,7 @@ for (const storeKind of ["nats", "s3"] as const) {
       assert.deepEqual(slack.fileBytes(shared.files[0]?.id ?? ""), fakeCards, "the same bytes");
 
       await waitUntil(
-        async () => isSensitive(secret.conversationId),
+        async () => setup.api.isSensitive(secret.conversationId),
         10_000,
         "the conversation to turn sensitive",
       );
@@ -167,7 +159,7 @@ for (const storeKind of ["nats", "s3"] as const) {
         assert.match(file.mediaType, c.type, c.name);
         assert.equal(file.inspection.inspectable, c.name !== "photo.png", `${c.name}: inspectable`);
         await setup.api.post(conversationId, { text: "", attachments: [file.id] });
-        await waitUntil(async () => isSensitive(conversationId), 10_000, `${c.name}: sensitive`);
+        await waitUntil(async () => setup.api.isSensitive(conversationId), 10_000, `${c.name}: sensitive`);
         assert.deepEqual(withoutNotices(setup.slack.messages(channel)), [], `${c.name}: not in Slack`);
       }
     });
@@ -251,7 +243,11 @@ for (const storeKind of ["nats", "s3"] as const) {
         bytes: makeCardCsv(5, true),
       });
       assert.equal(leaked.status, 200);
-      await waitUntil(async () => isSensitive(conversationId), 15_000, "the conversation to turn sensitive");
+      await waitUntil(
+        async () => setup.api.isSensitive(conversationId),
+        15_000,
+        "the conversation to turn sensitive",
+      );
       const rows = await setup.db.pool.query<{ name: string; inspectable: boolean }>(
         "SELECT name, inspectable FROM files WHERE conversation_id = $1 ORDER BY created_at",
         [conversationId],
@@ -330,13 +326,7 @@ describe("files that cannot be had, and downloads given up", () => {
     });
     assert.equal(shared.status, 200, "the event is taken, not refused");
     await waitUntil(
-      async () =>
-        (
-          await api.request<{ sensitivity: { sensitive: boolean } }>(
-            "GET",
-            `/v1/conversations/${conversationId}`,
-          )
-        ).body.sensitivity.sensitive,
+      async () => api.isSensitive(conversationId),
       15_000,
       "the conversation to turn sensitive",
     );

@@ -167,13 +167,7 @@ describe("Slack connector end to end", () => {
       await waitUntil(async () => slack.messages(channel).length === 1, 10_000, "the post in Slack");
       await api.post(conversationId, { text: "card 4111 1111 1111 1111" });
       await waitUntil(
-        async () =>
-          (
-            await api.request<{ sensitivity: { sensitive: boolean } }>(
-              "GET",
-              `/v1/conversations/${conversationId}`,
-            )
-          ).body.sensitivity.sensitive,
+        async () => api.isSensitive(conversationId),
         10_000,
         "the conversation to turn sensitive",
       );
@@ -249,13 +243,7 @@ describe("Slack connector end to end", () => {
 
     const card = await slack.postAsUser(strangerSlack, channel, "my card is 4111 1111 1111 1111, thanks");
     await waitUntil(
-      async () => {
-        const conversation = await api.request<{ sensitivity: { sensitive: boolean } }>(
-          "GET",
-          `/v1/conversations/${conversationId}`,
-        );
-        return conversation.body.sensitivity.sensitive;
-      },
+      async () => api.isSensitive(conversationId),
       10_000,
       "the conversation to turn sensitive",
     );
