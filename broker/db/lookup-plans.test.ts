@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import type pg from "pg";
-import type { Message } from "../../policies/model.ts";
+import { testMessage } from "../../test/helpers/messages.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/services.ts";
 import { isRetracted, selectMessageIdByExternalId } from "./external-ids.ts";
 import { migrate } from "./migrate.ts";
@@ -89,22 +89,6 @@ function assertKeyProbe(plans: PlanNode[], what: string): void {
   assert.ok(pages <= maxPagesPerLookup, `${what} read ${pages} pages with ${relayedRows} relayed messages`);
 }
 
-function message(fields: Partial<Message>): Message {
-  return {
-    id: randomUUID(),
-    conversationId,
-    sender: { id: "alice", roles: [], groups: [], department: null },
-    kind: "message",
-    text: "hello",
-    replyTo: null,
-    targetId: null,
-    attachments: [],
-    clientMsgId: null,
-    acceptedAt: new Date().toISOString(),
-    ...fields,
-  } as Message;
-}
-
 test("the relay state of a reply and of an edit reads keys, not every relayed message", async () => {
   const [parent] = (
     await db.pool.query<{ message_id: string }>(
@@ -114,8 +98,8 @@ test("the relay state of a reply and of an edit reads keys, not every relayed me
   assert.ok(parent);
   const { db: explained, plans } = explaining(db.pool);
   await selectRelayStates(explained, [
-    message({ replyTo: parent.message_id }),
-    message({ kind: "edit", targetId: parent.message_id }),
+    testMessage({ conversationId, replyTo: parent.message_id }),
+    testMessage({ conversationId, kind: "edit", targetId: parent.message_id }),
   ]);
   assertKeyProbe(plans, "selectRelayStates");
 });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import type { Message } from "../../policies/model.ts";
+import { testMessage } from "../../test/helpers/messages.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/services.ts";
 import { insertExternalIds } from "./external-ids.ts";
 import { migrate } from "./migrate.ts";
@@ -16,21 +17,8 @@ before(async () => {
 });
 after(() => db.drop());
 
-function message(conversationId: string, fields: Partial<Message> = {}): Message {
-  return {
-    id: randomUUID(),
-    conversationId,
-    sender: { id: "alice", roles: [], groups: [], department: null },
-    kind: "message",
-    text: "hello",
-    replyTo: null,
-    targetId: null,
-    attachments: [],
-    clientMsgId: null,
-    acceptedAt: new Date().toISOString(),
-    ...fields,
-  } as Message;
-}
+const message = (conversationId: string, fields: Partial<Message> = {}): Message =>
+  testMessage({ conversationId, ...fields });
 
 async function conversation(sensitive: boolean, channel: string): Promise<string> {
   const id = randomUUID();

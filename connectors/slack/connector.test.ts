@@ -1,11 +1,9 @@
 // The Slack connector against the fake Slack (real HTTP): outbound calls, unknown outcomes, health,
 // rate limits and outages, and signed Events API deliveries coming back in.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { uuidv7 } from "uuidv7";
 import type { Message } from "../../policies/model.ts";
 import { startFakeSlack } from "../../test/fakes/slack/index.ts";
 import type { FakeSlack } from "../../test/fakes/slack/index.ts";
@@ -19,26 +17,13 @@ import {
 } from "../index.ts";
 import type { Connector, InboundResult } from "../index.ts";
 import { methodsCalled, rejectsWith as rejectsLeaking, withFake } from "./test-support.ts";
+import { testMessage } from "../../test/helpers/messages.ts";
 
 /** Short, so outage tests end quickly; the fake answers loopback calls in a few ms. */
 const TIMEOUT_MS = 300;
 const TEXT = 'Q3 numbers "do-not-leak-51c2"';
 
-function makeMessage(overrides: Partial<Message> = {}): Message {
-  return {
-    id: uuidv7(),
-    conversationId: randomUUID(),
-    sender: { id: "alice", roles: [], groups: [], department: null },
-    kind: "message",
-    text: TEXT,
-    replyTo: null,
-    targetId: null,
-    attachments: [],
-    clientMsgId: null,
-    acceptedAt: new Date().toISOString(),
-    ...overrides,
-  };
-}
+const makeMessage = (overrides: Partial<Message> = {}): Message => testMessage({ text: TEXT, ...overrides });
 
 function connect(fake: FakeSlack, overrides: Record<string, unknown> = {}): Connector {
   const config = slackConnector.configSchema.parse({

@@ -1,11 +1,9 @@
 import { strict as assert } from "node:assert";
-import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import { uuidv7 } from "uuidv7";
 import type { Message } from "../../policies/model.ts";
 import { startWebhookReceiver } from "../../test/fakes/webhook-receiver.ts";
 import type { WebhookReceiverOptions } from "../../test/fakes/webhook-receiver.ts";
@@ -20,26 +18,14 @@ import {
 } from "../index.ts";
 import type { Connector, ConnectorDeps, SendRequest } from "../index.ts";
 import { computeWebhookSignature, signWebhookPayload } from "./sign.ts";
+import { testMessage } from "../../test/helpers/messages.ts";
 
 const SECRET = "whsec-test-0123456789-abcdef";
 // A quote and a newline make the JSON-escaped form differ from the raw text.
 const TEXT = 'Q3 numbers "do-not-leak-7f3a"\nsecond line';
 const T0 = 1_750_000_000; // a fixed unix time in seconds for the pure tests
 
-function makeMessage(text = TEXT): Message {
-  return {
-    id: uuidv7(),
-    conversationId: randomUUID(),
-    sender: { id: "alice", roles: [], groups: [], department: null },
-    kind: "message",
-    text,
-    replyTo: null,
-    targetId: null,
-    attachments: [],
-    clientMsgId: null,
-    acceptedAt: new Date().toISOString(),
-  };
-}
+const makeMessage = (text = TEXT): Message => testMessage({ text });
 
 const outbound = (message = makeMessage()): SendRequest => ({
   message,

@@ -8,6 +8,7 @@ import { encode, type IngressEnvelope } from "../../broker/nats/envelope.ts";
 import { partitionOf, topology, type Topology } from "../../broker/nats/topology.ts";
 import { traceHeaders } from "../../broker/telemetry/index.ts";
 import { Message } from "../../policies/model.ts";
+import { testMessage } from "../helpers/messages.ts";
 
 export interface IngressPublisher {
   /** Publishes one message; resolves with its id and `acceptedAt` once JetStream acknowledged it. */
@@ -28,18 +29,9 @@ export function ingressPublisher(
       const id = uuidv7();
       const acceptedAtMs = Date.now();
       // As intake: every field set, then checked by the model before it is published.
-      const message = Message.parse({
-        id,
-        conversationId,
-        sender,
-        kind: "message",
-        text,
-        replyTo: null,
-        targetId: null,
-        attachments: [],
-        clientMsgId: null,
-        acceptedAt: new Date(acceptedAtMs).toISOString(),
-      });
+      const message = Message.parse(
+        testMessage({ id, conversationId, sender, text, acceptedAt: new Date(acceptedAtMs).toISOString() }),
+      );
       const envelope: IngressEnvelope = { message };
       await js.publish(topo.ingressSubject(partitionOf(conversationId, partitions)), encode(envelope), {
         msgID: id,
