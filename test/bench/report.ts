@@ -83,6 +83,16 @@ const perfFixes = [
       "SUB and an UNSUB per message on both ends. Each partition loop now keeps one inbox subscription " +
       "and sends its pulls (one message each, as before) to `<inbox>.<n>`.",
   },
+  {
+    file: "broker/db/relay-state.ts, broker/db/external-ids.ts",
+    what:
+      "found by part 4: the relay slowed from ≈ 200 to ≈ 50 messages/s as it relayed. `selectRelayStates` " +
+      "looked up `external_ids` by `message_id` and `kind = 'message'`, and on a table not analyzed since it " +
+      "was empty PostgreSQL ANDed the primary key with the partial index `external_ids_conversation` " +
+      "(`WHERE kind = 'message'`, every relayed message), reading all of it per lookup. `kind` is now a " +
+      "FILTER of the aggregate, so the lookup is a primary-key probe; the lookups by cloud id read " +
+      "`external_ids_reverse` first. `broker/db/lookup-plans.test.ts` checks the plans on such a table.",
+  },
 ];
 
 function cpuModel(): string {
