@@ -20,7 +20,6 @@ const relayedRows = 100_000;
 const maxPagesPerLookup = 60;
 
 interface PlanNode {
-  "Node Type": string;
   "Index Name"?: string;
   "Shared Hit Blocks": number;
   "Shared Read Blocks": number;

@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import type { Message } from "../../policies/model.ts";
 import { startFakeSlack } from "../../test/fakes/slack/index.ts";
 import type { FakeSlack } from "../../test/fakes/slack/index.ts";
+import { testMessage } from "../../test/helpers/messages.ts";
 import {
   Capability,
   ConnectorPermanentError,
@@ -17,7 +18,6 @@ import {
 } from "../index.ts";
 import type { Connector, InboundResult } from "../index.ts";
 import { methodsCalled, rejectsWith as rejectsLeaking, withFake } from "./test-support.ts";
-import { testMessage } from "../../test/helpers/messages.ts";
 
 /** Short, so outage tests end quickly; the fake answers loopback calls in a few ms. */
 const TIMEOUT_MS = 300;

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import type { Message } from "../../policies/model.ts";
 import { startWebhookReceiver } from "../../test/fakes/webhook-receiver.ts";
 import type { WebhookReceiverOptions } from "../../test/fakes/webhook-receiver.ts";
+import { testMessage } from "../../test/helpers/messages.ts";
 import {
   Capability,
   ConnectorPermanentError,
@@ -18,7 +19,6 @@ import {
 } from "../index.ts";
 import type { Connector, ConnectorDeps, SendRequest } from "../index.ts";
 import { computeWebhookSignature, signWebhookPayload } from "./sign.ts";
-import { testMessage } from "../../test/helpers/messages.ts";
 
 const SECRET = "whsec-test-0123456789-abcdef";
 // A quote and a newline make the JSON-escaped form differ from the raw text.
