@@ -2,47 +2,38 @@
 // order, one at a time, and sixteen loops waiting on one stop signal are not taken for a leak.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { natsUrl, randomPrefix } from "../../test/helpers/services.ts";
+import { AckPolicy, jetstream } from "@nats-io/jetstream";
+import { createTestStream, type TestStream } from "../../test/helpers/services.ts";
 import { createLogger } from "../telemetry/log.ts";
 import { runConsumerLoops } from "./ordered-consumer.ts";
 
-const prefix = randomPrefix();
-const stream = `${prefix.toUpperCase()}_LOOPS`;
 const partitions = 16;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
+let stream: TestStream;
 
 before(async () => {
-  nc = await connect({ servers: natsUrl });
-  jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: [`${prefix}.loops.*`] });
+  stream = await createTestStream("loops");
   for (let p = 0; p < partitions; p++) {
-    await jsm.consumers.add(stream, {
+    await stream.jsm.consumers.add(stream.name, {
       durable_name: `p${p}`,
-      filter_subject: `${prefix}.loops.${p}`,
+      filter_subject: stream.subject(p),
       ack_policy: AckPolicy.Explicit,
       max_ack_pending: 1,
     });
   }
 });
-after(async () => {
-  await jsm.streams.delete(stream);
-  await nc.close();
-});
+after(() => stream.drop());
 
 test("sixteen loops handle their partitions in order, with no listener-leak warning", async () => {
   const warnings: string[] = [];
   const onWarning = (warning: Error) => warnings.push(warning.name);
   process.on("warning", onWarning);
-  const js = jetstream(nc);
-  for (let i = 0; i < 64; i++) await js.publish(`${prefix}.loops.${i % partitions}`, String(i));
+  const js = jetstream(stream.nc);
+  for (let i = 0; i < 64; i++) await js.publish(stream.subject(i % partitions), String(i));
   const seen = new Map<string, number[]>();
   const log = createLogger("silent");
   const loops = runConsumerLoops(
-    nc,
-    stream,
+    stream.nc,
+    stream.name,
     Array.from({ length: partitions }, (_, p) => `p${p}`),
     async (message) => {
       const list = seen.get(message.subject) ?? [];
@@ -62,7 +53,7 @@ test("sixteen loops handle their partitions in order, with no listener-leak warn
     process.off("warning", onWarning);
   }
   for (let p = 0; p < partitions; p++) {
-    assert.deepEqual(seen.get(`${prefix}.loops.${p}`), [p, p + 16, p + 32, p + 48], `partition ${p}`);
+    assert.deepEqual(seen.get(stream.subject(p)), [p, p + 16, p + 32, p + 48], `partition ${p}`);
   }
   assert.deepEqual(warnings, []);
 });

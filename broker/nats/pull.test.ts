@@ -2,33 +2,25 @@
 // counts, an empty pull, stopping, and a consumer that does not exist.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
-import { natsUrl, randomPrefix } from "../../test/helpers/services.ts";
+import { AckPolicy, jetstream } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import { createTestStream, type TestStream } from "../../test/helpers/services.ts";
 import { createPuller, PullStatusError, type Delivery } from "./pull.ts";
 
-const prefix = randomPrefix();
-const stream = `${prefix.toUpperCase()}_PULL`;
-let nc: NatsConnection;
-let jsm: JetStreamManager;
+let stream: TestStream;
 
 before(async () => {
-  nc = await connect({ servers: natsUrl });
-  jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: [`${prefix}.pull.*`] });
+  stream = await createTestStream("pull");
 });
-after(async () => {
-  await jsm.streams.delete(stream);
-  await nc.close();
-});
+after(() => stream.drop());
 
 async function consumer(name: string): Promise<void> {
-  await jsm.consumers.add(stream, {
+  await stream.jsm.consumers.add(stream.name, {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
     max_ack_pending: 1,
     ack_wait: 30_000_000_000,
-    filter_subject: `${prefix}.pull.${name}`,
+    filter_subject: stream.subject(name),
   });
 }
 
@@ -37,17 +29,17 @@ const text = (delivery: Delivery | null) => new TextDecoder().decode(delivery?.d
 
 test("messages come one per pull, in order, with their sequence, subject and headers", async () => {
   await consumer("order");
-  const js = jetstream(nc);
+  const js = jetstream(stream.nc);
   const h = headers();
   h.set("traceparent", "00-abc-def-01");
-  const first = await js.publish(`${prefix}.pull.order`, "one", { headers: h });
-  await js.publish(`${prefix}.pull.order`, "two");
-  const puller = createPuller(nc, stream, "order");
+  const first = await js.publish(stream.subject("order"), "one", { headers: h });
+  await js.publish(stream.subject("order"), "two");
+  const puller = createPuller(stream.nc, stream.name, "order");
   try {
     const one = await puller.next(2000, never);
     assert.equal(text(one), "one");
     assert.equal(one?.seq, first.seq);
-    assert.equal(one?.subject, `${prefix}.pull.order`);
+    assert.equal(one?.subject, stream.subject("order"));
     assert.equal(one?.headers?.get("traceparent"), "00-abc-def-01");
     assert.equal(one?.info.deliveryCount, 1);
     one?.ack();
@@ -58,17 +50,17 @@ test("messages come one per pull, in order, with their sequence, subject and hea
   } finally {
     puller.close();
   }
-  const info = await jsm.consumers.info(stream, "order");
+  const info = await stream.jsm.consumers.info(stream.name, "order");
   assert.equal(info.num_ack_pending, 0);
   assert.equal(info.delivered.stream_seq, first.seq + 1);
 });
 
 test("a nak redelivers with a higher count; a term does not; the first answer stands", async () => {
   await consumer("answers");
-  const js = jetstream(nc);
-  await js.publish(`${prefix}.pull.answers`, "again");
-  await js.publish(`${prefix}.pull.answers`, "after");
-  const puller = createPuller(nc, stream, "answers");
+  const js = jetstream(stream.nc);
+  await js.publish(stream.subject("answers"), "again");
+  await js.publish(stream.subject("answers"), "after");
+  const puller = createPuller(stream.nc, stream.name, "answers");
   try {
     const first = await puller.next(2000, never);
     first?.working();
@@ -88,7 +80,7 @@ test("a nak redelivers with a higher count; a term does not; the first answer st
 
 test("stopping ends a waiting pull at once", async () => {
   await consumer("stopping");
-  const puller = createPuller(nc, stream, "stopping");
+  const puller = createPuller(stream.nc, stream.name, "stopping");
   const stop = new AbortController();
   const started = Date.now();
   setTimeout(() => stop.abort(), 100);
@@ -101,7 +93,7 @@ test("stopping ends a waiting pull at once", async () => {
 });
 
 test("a consumer that does not exist is an error, not an endless wait", async () => {
-  const puller = createPuller(nc, stream, "missing");
+  const puller = createPuller(stream.nc, stream.name, "missing");
   try {
     await assert.rejects(puller.next(1000, never), PullStatusError);
   } finally {

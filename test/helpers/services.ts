@@ -1,8 +1,8 @@
 // Real services for tests: a fresh PostgreSQL database and a private NATS stream prefix per test
 // file, both removed at the end, so test files can run side by side on the shared servers.
 import { randomBytes } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 
 export const postgresAdminUrl =
@@ -41,6 +41,38 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 export function randomPrefix(): string {
   return `t${randomBytes(5).toString("hex")}`;
+}
+
+export interface TestStream {
+  name: string;
+  /** The stream's subject ending in `last`. */
+  subject(last: string | number): string;
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  drop(): Promise<void>;
+}
+
+/**
+ * A stream of its own for a test file, as `createTestDatabase` is a database: on subjects
+ * `<random prefix>.<token>.*`, with the connection that made it; `drop()` deletes the stream and
+ * closes the connection.
+ */
+export async function createTestStream(token: string): Promise<TestStream> {
+  const prefix = randomPrefix();
+  const name = `${prefix.toUpperCase()}_${token.toUpperCase()}`;
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name, subjects: [`${prefix}.${token}.*`] });
+  return {
+    name,
+    subject: (last) => `${prefix}.${token}.${last}`,
+    nc,
+    jsm,
+    async drop() {
+      await jsm.streams.delete(name);
+      await nc.close();
+    },
+  };
 }
 
 /** Deletes every stream and bucket of a test prefix. */
