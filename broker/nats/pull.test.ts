@@ -1,9 +1,11 @@
 // The puller against the real NATS server: one message per pull, the ack protocol, redelivery
-// counts, an empty pull, stopping, and a consumer that does not exist.
+// counts, an empty pull, stopping (and a delivery that comes after it), and a consumer that does
+// not exist.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { AckPolicy, jetstream } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
+import { waitUntil } from "../../test/helpers/api.ts";
 import { createTestStream, type TestStream } from "../../test/helpers/services.ts";
 import { createPuller, PullStatusError, type Delivery } from "./pull.ts";
 
@@ -98,5 +100,32 @@ test("a consumer that does not exist is an error, not an endless wait", async ()
     await assert.rejects(puller.next(1000, never), PullStatusError);
   } finally {
     puller.close();
+  }
+});
+
+test("a message delivered after its pull was stopped is given back at close, not after the ack wait", async () => {
+  await consumer("late");
+  const stopped = createPuller(stream.nc, stream.name, "late");
+  const stop = new AbortController();
+  const waiting = stopped.next(10_000, stop.signal);
+  stop.abort();
+  assert.equal(await waiting, null);
+  // The pull still stands on the server's side, so the message goes to the stopped puller.
+  await jetstream(stream.nc).publish(stream.subject("late"), "late");
+  await waitUntil(
+    async () => (await stream.jsm.consumers.info(stream.name, "late")).num_ack_pending === 1,
+    5000,
+    "the delivery to the stopped puller",
+  );
+  stopped.close();
+  const next = createPuller(stream.nc, stream.name, "late");
+  try {
+    // The ack wait is 30 s: only the nak at close lets it come again within 2 s.
+    const again = await next.next(2000, never);
+    assert.equal(text(again), "late");
+    assert.equal(again?.info.deliveryCount, 2);
+    again?.ack();
+  } finally {
+    next.close();
   }
 });
