@@ -52,12 +52,12 @@ export async function attempt<T>(
     msg.info.deliveryCount > 1 || msg.headers?.has(redriveHeader) === true,
   );
   try {
-    const value = await call(maybeSent);
-    relay.limiter.answered(connector.kind, connector.rateLimits, at.channel);
+    const value = await call(maybeSent).finally(() =>
+      relay.limiter.answered(connector.kind, connector.rateLimits, at.channel),
+    );
     relay.attempts.forget(at.key);
     return { kind: "ok", value };
   } catch (error) {
-    relay.limiter.answered(connector.kind, connector.rateLimits, at.channel);
     const reason = (error as Error).message;
     const rateLimited = error instanceof ConnectorRateLimitedError;
     const unknownOutcome = error instanceof ConnectorTransientError && !rateLimited;

@@ -8,7 +8,7 @@ interface Bucket {
   /** No call before this time (a 429 said so). */
   blockedUntil: number;
   /** A call was taken from the full bucket and not answered yet (see `answered`). */
-  startPending?: boolean;
+  startPending: boolean;
 }
 
 export interface RateLimiter {
@@ -37,13 +37,23 @@ export interface RateLimiter {
  */
 export const jitterMarginMs = 50;
 
+const channelKey = (connector: string, channel: string) => `${connector}\u0000${channel}`;
+
+/** The two buckets a call on `channel` draws from: the connector's overall one and the channel's. */
+function bucketsOf(connector: string, limits: RateLimits, channel: string) {
+  return [
+    [connector, limits.overall],
+    [channelKey(connector, channel), limits.perChannel],
+  ] as const;
+}
+
 export function createRateLimiter(now: () => number = Date.now): RateLimiter {
   const buckets = new Map<string, Bucket>();
 
   const bucket = (key: string, limit: RateLimit, at: number): Bucket => {
     let found = buckets.get(key);
     if (!found) {
-      found = { tokens: limit.burst, updatedAt: at, blockedUntil: 0 };
+      found = { tokens: limit.burst, updatedAt: at, blockedUntil: 0, startPending: false };
       buckets.set(key, found);
     }
     found.tokens = Math.min(limit.burst, found.tokens + ((at - found.updatedAt) / 1000) * limit.perSecond);
@@ -69,27 +79,20 @@ export function createRateLimiter(now: () => number = Date.now): RateLimiter {
   return {
     reserve(connector, limits, channel) {
       const at = now();
-      const overall = take(connector, limits.overall, at);
-      const perChannel = take(`${connector}\u0000${channel}`, limits.perChannel, at);
-      return Math.max(overall, perChannel);
+      return Math.max(...bucketsOf(connector, limits, channel).map(([key, limit]) => take(key, limit, at)));
     },
     refund(connector, limits, channel, reservedWaitMs) {
       const at = now();
-      const giveBack = (key: string, limit: RateLimit | null) => {
-        if (limit === null) return;
+      for (const [key, limit] of bucketsOf(connector, limits, channel)) {
+        if (limit === null) continue;
         const b = bucket(key, limit, at);
         const margin = reservedWaitMs > 0 ? (jitterMarginMs / 1000) * limit.perSecond : 0;
         b.tokens = Math.min(limit.burst, b.tokens + 1 + margin);
-      };
-      giveBack(connector, limits.overall);
-      giveBack(`${connector}\u0000${channel}`, limits.perChannel);
+      }
     },
     answered(connector, limits, channel) {
       const at = now();
-      for (const [key, limit] of [
-        [connector, limits.overall],
-        [`${connector}\u0000${channel}`, limits.perChannel],
-      ] as const) {
+      for (const [key, limit] of bucketsOf(connector, limits, channel)) {
         const b = limit === null ? undefined : buckets.get(key);
         if (!b?.startPending) continue;
         // No refill for the time the first call was on its way: ours restarts with the cloud's.
@@ -98,11 +101,11 @@ export function createRateLimiter(now: () => number = Date.now): RateLimiter {
       }
     },
     block(connector, channel, retryAfterMs) {
-      const key = `${connector}\u0000${channel}`;
+      const key = channelKey(connector, channel);
       const until = now() + retryAfterMs;
       const found = buckets.get(key);
       if (found) found.blockedUntil = Math.max(found.blockedUntil, until);
-      else buckets.set(key, { tokens: 0, updatedAt: now(), blockedUntil: until });
+      else buckets.set(key, { tokens: 0, updatedAt: now(), blockedUntil: until, startPending: false });
     },
   };
 }
